@@ -1,0 +1,36 @@
+// Matrix multiply of f32 activations by a weight matrix stored in any supported dtype.
+//
+// Shape legend: T tokens (rows of x), K input features, N output features, G scale groups.
+// Weights use the PyTorch layout W[N, K] row-major, so y = x . W^T and every output is a dot
+// product of two contiguous rows. Quantised weights (I8, F8_E4M3) may carry scales[N, G]: the
+// weight element W[n, k] = q[n, k] * scales[n, k / (K / G)] (symmetric, no zero point; the
+// grouping of grok-architecture.md 4.1, transposed to [N, K]). G = 1 means one scale per row.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/dtype.h"
+#include "kernels/cpu/thread_pool.h"
+
+namespace moescope::kernels {
+
+struct WeightMatrix {
+  DType dtype = DType::F32;
+  const void* data = nullptr;     // [N, K] row-major, elements of dtype
+  int64_t n = 0;                  // output features (rows)
+  int64_t k = 0;                  // input features (columns)
+  const float* scales = nullptr;  // [N, G] f32; null = no scaling (required for I8)
+  int64_t groups = 1;             // G; must divide K
+
+  // Dequantised element W[n, k] as f32 (slow; for references and tests).
+  float at(int64_t row, int64_t col) const;
+};
+
+// y[T, N] = x[T, K] . W^T. Accumulates in f32. When accumulate is true, adds into y.
+void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPool* pool,
+            bool accumulate = false);
+
+// Converts rows [row_begin, row_end) of w to f32 (scales applied) into out[(row_end-row_begin), K].
+void dequantize_rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, float* out);
+
+}  // namespace moescope::kernels
