@@ -1,12 +1,124 @@
 #include "app/cli/commands.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "app/cli/command_list.h"
+#include "engine/core/error.h"
 
 namespace moescope::app {
 
+namespace {
+
+const Command kCommands[] = {
+    {"info", "print parameter counts, weight and KV-cache sizes of a model or preset",
+     "  --preset NAME      a built-in full-size preset: grok-1, grok-2\n"
+     "  --model DIR        a model directory (config.json + weights)\n"
+     "  --json             machine-readable output\n",
+     cmd_info},
+    {"tokenize", "turn text into token ids, or ids into text",
+     "  TEXT               the text (or, with --decode, the ids)\n"
+     "  --tokenizer FILE   a SentencePiece tokenizer.model (default: the model's)\n"
+     "  --model DIR        take the tokenizer of this model directory\n"
+     "  --decode           decode ids (space or comma separated) to text\n"
+     "  --pieces           also print each token's piece\n",
+     cmd_tokenize},
+    {"generate", "generate text from a prompt, streaming tokens to stdout",
+     "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --prompt TEXT      the prompt (or --prompt-file FILE)\n"
+     "  --max-tokens N     tokens to generate (default 64)\n"
+     "  --temperature T    0 = greedy (default 0)\n"
+     "  --top-k K          keep the K most likely tokens (default 0 = off)\n"
+     "  --top-p P          nucleus sampling threshold (default 1 = off)\n"
+     "  --seed S           random seed (default 42)\n"
+     "  --stop-at-eos      stop when the model produces EOS\n"
+     "  --threads N        CPU threads (default: all cores)\n",
+     cmd_generate},
+    {"eval", "loss and perplexity of a model on a text file",
+     "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --text-file FILE   the text to score\n"
+     "  --max-tokens N     score only the first N tokens\n"
+     "  --dump-logits FILE write the logits of every position as JSON\n"
+     "  --threads N        CPU threads (default: all cores)\n",
+     cmd_eval},
+    {"bench", "prefill and decode throughput and peak memory",
+     "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --prompt-tokens N  prompt length (default 512)\n"
+     "  --gen-tokens N     tokens to decode (default 128)\n"
+     "  --threads N        CPU threads (default: all cores)\n"
+     "  --repeat R         runs; the median is reported (default 3)\n"
+     "  --json             machine-readable output\n",
+     cmd_bench},
+    {nullptr, nullptr, nullptr, nullptr},
+};
+
+void print_help(FILE* out) {
+  std::fprintf(out,
+               "moescope %s: a research workbench for Grok-family Mixture-of-Experts models\n\n"
+               "usage: moescope <command> [options]\n\ncommands:\n",
+               MOESCOPE_VERSION);
+  for (const Command* c = kCommands; c->name; ++c)
+    std::fprintf(out, "  %-10s %s\n", c->name, c->summary);
+  std::fprintf(out, "\n`moescope <command> --help` lists a command's options.\n");
+}
+
+void print_usage(FILE* out, const Command& c) {
+  std::fprintf(out, "usage: moescope %s [options]\n%s\n\n%s", c.name, c.summary, c.usage);
+}
+
+}  // namespace
+
+const Command* commands() {
+  return kCommands;
+}
+
+std::string default_model_dir() {
+  if (const char* env = std::getenv("MOESCOPE_DEFAULT_MODEL")) return env;
+  return std::string(MOESCOPE_ASSETS_DIR) + "/tiny-grok1-random";
+}
+
 int run_cli(int argc, char** argv) {
-  std::fprintf(stderr, "moescope: no commands yet\n");
-  return 2;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    print_help(stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("moescope %s\n", MOESCOPE_VERSION);
+    return 0;
+  }
+  const Command* cmd = nullptr;
+  for (const Command* c = kCommands; c->name; ++c)
+    if (!std::strcmp(argv[1], c->name)) cmd = c;
+  if (!cmd) {
+    std::fprintf(stderr, "moescope: unknown command '%s'\n\n", argv[1]);
+    print_help(stderr);
+    return 2;
+  }
+  Args args(cmd->name, std::vector<std::string>(argv + 2, argv + argc));
+  try {
+    if (args.flag("help")) {
+      print_usage(stdout, *cmd);
+      return 0;
+    }
+    return cmd->run(args);
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "moescope %s: %s\n\n", cmd->name, e.what());
+    print_usage(stderr, *cmd);
+    return 2;
+  } catch (const Error& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "moescope: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "moescope: error: out of memory\n");
+    return 1;
+  }
 }
 
 }  // namespace moescope::app

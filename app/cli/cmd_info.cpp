@@ -1,0 +1,127 @@
+// `moescope info`: sizes of a model computed from its configuration alone (nothing allocated).
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/command_list.h"
+#include "app/cli/format.h"
+#include "engine/config/model_config.h"
+#include "engine/config/model_stats.h"
+#include "engine/core/error.h"
+
+namespace moescope::app {
+
+namespace {
+
+// Bytes of the *.safetensors files in dir, as stored on disk.
+int64_t checkpoint_file_bytes(const std::string& dir, int* n_files) {
+  int64_t total = 0;
+  *n_files = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() == ".safetensors") {
+      total += int64_t(entry.file_size(ec));
+      ++*n_files;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+int cmd_info(Args& args) {
+  auto preset = args.value("preset");
+  auto model = args.value("model");
+  const bool as_json = args.flag("json");
+  args.done();
+  if (preset && model) throw UsageError("give either --preset or --model, not both");
+  if (!preset && !model) model = default_model_dir();
+
+  const ModelConfig c =
+      preset ? preset_config(*preset) : load_model_config(*model + "/config.json");
+  const ParamCounts p = count_params(c);
+  const WeightBytes b = weight_bytes(c);
+  const int64_t kv16 = kv_cache_bytes_per_token(c, 2);
+
+  if (as_json) {
+    nlohmann::json j = {{"model", preset ? *preset : *model},
+                        {"architecture", arch_name(c.arch)},
+                        {"layers", c.n_layers},
+                        {"d_model", c.d_model},
+                        {"q_heads", c.n_heads},
+                        {"kv_heads", c.n_kv_heads},
+                        {"head_dim", c.head_dim},
+                        {"experts", c.n_experts},
+                        {"top_k", c.top_k},
+                        {"expert_ffn", c.expert_ffn},
+                        {"shared_ffn", c.shared_ffn},
+                        {"vocab_size", c.vocab_size},
+                        {"context", c.max_seq_len},
+                        {"params_total", p.total},
+                        {"params_active_per_token", p.active},
+                        {"params_attention_per_layer", p.attention_per_layer},
+                        {"params_expert", p.expert},
+                        {"params_per_layer", p.per_layer},
+                        {"params_embedding", p.embedding},
+                        {"weight_bytes",
+                         {{"f32", b.f32},
+                          {"bf16", b.bf16},
+                          {"int8_scaled", b.int8_scaled},
+                          {"int8_scales", b.int8_scales_only},
+                          {"fp8", b.fp8}}},
+                        {"kv_cache_bytes_per_token",
+                         {{"f32", kv_cache_bytes_per_token(c, 4)},
+                          {"bf16", kv16},
+                          {"fp8", kv_cache_bytes_per_token(c, 1)}}},
+                        {"matmul_flops_per_token", matmul_flops_per_token(c)},
+                        {"attention_flops_per_position", attention_flops_per_position(c)}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+
+  auto row = [](const char* k, const std::string& v) { std::printf("%-26s %s\n", k, v.c_str()); };
+  row("model", preset ? *preset + " (built-in preset)" : *model);
+  row("architecture", cat(arch_name(c.arch), ": ", c.n_layers, " layers, d_model ", c.d_model, ", ",
+                          c.n_heads, " query / ", c.n_kv_heads, " KV heads x ", c.head_dim, ", ",
+                          c.n_experts, " experts top-", c.top_k, ", expert FFN ", c.expert_ffn,
+                          c.shared_ffn ? cat(", shared MLP ", c.shared_ffn) : std::string(),
+                          ", vocab ", c.vocab_size, ", context ", c.max_seq_len));
+  row("parameters, total", with_commas(p.total) + (c.tied_embeddings ? " (tied embeddings)" : ""));
+  row("parameters, active/token", with_commas(p.active));
+  row("  attention / layer", with_commas(p.attention_per_layer));
+  row("  one expert", with_commas(p.expert));
+  row("  experts / layer", with_commas(p.experts_per_layer));
+  if (p.shared_mlp_per_layer) row("  shared MLP / layer", with_commas(p.shared_mlp_per_layer));
+  row("  router / layer", with_commas(p.router_per_layer));
+  row("  per layer", with_commas(p.per_layer));
+  row("  embedding", with_commas(p.embedding));
+  if (p.lm_head) row("  lm_head", with_commas(p.lm_head));
+  row("weights, f32", with_commas(b.f32) + " B (" + decimal_bytes(b.f32) + ")");
+  row("weights, bf16", with_commas(b.bf16) + " B (" + decimal_bytes(b.bf16) + ")");
+  row("weights, int8 + scales", with_commas(b.int8_scaled) + " B (" + decimal_bytes(b.int8_scaled) +
+                                    "; int8 linear layers, bf16 group scales " +
+                                    decimal_bytes(b.int8_scales_only) +
+                                    ", f32 embedding/norms/router)");
+  row("weights, fp8",
+      with_commas(b.fp8) + " B (" + decimal_bytes(b.fp8) + "; e4m3 linear layers, bf16 rest)");
+  row("KV cache / token", with_commas(kv16) + " B bf16 (" + binary_bytes(kv16) + "), " +
+                              with_commas(kv_cache_bytes_per_token(c, 4)) + " B f32, " +
+                              with_commas(kv_cache_bytes_per_token(c, 1)) + " B fp8");
+  row("KV cache / full context",
+      binary_bytes(kv16 * c.max_seq_len) + " bf16 for " + with_commas(c.max_seq_len) + " tokens");
+  row("FLOPs / token", fixed(double(matmul_flops_per_token(c)) / 1e9, 1) + " GFLOP matmul + " +
+                           with_commas(attention_flops_per_position(c)) +
+                           " attention per context position");
+  if (model) {
+    int n_files = 0;
+    int64_t on_disk = checkpoint_file_bytes(*model, &n_files);
+    if (n_files > 0)
+      row("checkpoint on disk", cat(n_files, " safetensors file(s), ", with_commas(on_disk), " B (",
+                                    decimal_bytes(on_disk), ")"));
+  }
+  return 0;
+}
+
+}  // namespace moescope::app

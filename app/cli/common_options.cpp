@@ -1,0 +1,35 @@
+#include "app/cli/common_options.h"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "engine/core/error.h"
+
+namespace moescope::app {
+
+int thread_option(Args& args) {
+  const int64_t hw = std::max(1u, std::thread::hardware_concurrency());
+  const int64_t n = args.integer("threads", hw);
+  if (n < 1 || n > 1024) throw UsageError("--threads must be between 1 and 1024");
+  return int(n);
+}
+
+SamplingParams sampling_options(Args& args) {
+  SamplingParams s;
+  s.temperature = float(args.number("temperature", 0.0));
+  s.top_k = args.integer("top-k", 0);
+  s.top_p = float(args.number("top-p", 1.0));
+  s.seed = uint64_t(args.integer("seed", 42));
+  return s;
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open the text file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace moescope::app

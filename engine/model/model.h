@@ -1,0 +1,56 @@
+// The forward pass of the Grok family on the CPU (grok-architecture.md sections 2 and 3), in f32,
+// with switches from ModelConfig for Grok-2 and Mixtral-style relatives.
+//
+// Shape legend: T tokens in this call, p0 first position, S = p0 + T keys, V vocab, D d_model,
+// Hq/Hkv heads, Dh head dim, E experts, K top-k, F expert FFN, Fs shared-MLP width.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "engine/config/model_config.h"
+#include "engine/model/forward_probe.h"
+#include "engine/model/kv_cache.h"
+#include "engine/weights/model_weights.h"
+#include "kernels/cpu/thread_pool.h"
+
+namespace moescope {
+
+class Model {
+ public:
+  Model(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights, int n_threads);
+
+  const ModelConfig& config() const { return config_; }
+  const ModelWeights& weights() const { return *weights_; }
+  kernels::ThreadPool& pool() { return pool_; }
+
+  // Runs tokens[T] at positions cache.length() .. +T-1 and appends their keys and values to the
+  // cache. logits receives [T, V] when all_logits, else [1, V] for the last token.
+  // Throws moescope::Error for ids outside the vocabulary or when the cache has no room.
+  void forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits,
+               ForwardProbe* probe = nullptr);
+
+ private:
+  // Scratch of one forward call, grown on demand and reused.
+  struct Workspace {
+    std::vector<float> h, x, q, k, v, o, branch;     // residual [T, D], normed [T, D], q/k/v, ...
+    std::vector<float> router_logits, probs, gates;  // [T, E], [T, E], [T, K]
+    std::vector<int32_t> ids;                        // [T, K]
+    std::vector<float> moe_in, moe_gate, moe_up, moe_out, shared;  // expert batches
+    std::vector<int64_t> positions, expert_rows;
+    std::vector<float> attn_probs;  // [Hq, T, S] when a probe wants them
+  };
+
+  void attention_block(int64_t layer, int64_t t, int64_t p0, KvCache& cache, ForwardProbe* probe);
+  void moe_block(int64_t layer, int64_t t, int64_t p0, ForwardProbe* probe);
+  void output(int64_t t, bool all_logits, float* logits);
+
+  ModelConfig config_;
+  std::shared_ptr<const ModelWeights> weights_;
+  kernels::ThreadPool pool_;
+  Workspace ws_;
+};
+
+}  // namespace moescope
