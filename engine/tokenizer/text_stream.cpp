@@ -8,8 +8,10 @@ namespace {
 // decoder produced for one), so streamed text never splits a character.
 size_t complete_prefix(const std::string& s) {
   size_t n = s.size();
+  // SentencePiece decodes each byte of an unfinished byte-fallback sequence to U+FFFD.
   static const std::string kReplacement = "\xEF\xBF\xBD";
-  if (n >= 3 && s.compare(n - 3, 3, kReplacement) == 0) return n - 3;
+  while (n >= 3 && s.compare(n - 3, 3, kReplacement) == 0) n -= 3;
+  if (n < s.size()) return n;
   // Walk back over continuation bytes to the lead byte of the last character.
   size_t i = n, cont = 0;
   while (i > 0 && cont < 4 && (static_cast<unsigned char>(s[i - 1]) & 0xC0) == 0x80) --i, ++cont;

@@ -9,19 +9,25 @@
 
 namespace moescope::test {
 
-std::string source_dir() { return MOESCOPE_SOURCE_DIR; }
-std::string binary_dir() { return MOESCOPE_BINARY_DIR; }
+std::string source_dir() {
+  return MOESCOPE_SOURCE_DIR;
+}
+std::string binary_dir() {
+  return MOESCOPE_BINARY_DIR;
+}
 std::string shared_dir() {
   if (const char* env = std::getenv("MOESCOPE_SHARED_DIR")) return env;
   return source_dir() + "/../shared";
 }
-std::string assets_dir() { return source_dir() + "/assets"; }
+std::string assets_dir() {
+  return source_dir() + "/assets";
+}
 
 std::string make_temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
-  auto dir = std::filesystem::temp_directory_path() /
-             ("moescope-test-" + tag + "-" + std::to_string(getpid()) + "-" +
-              std::to_string(counter++));
+  auto dir =
+      std::filesystem::temp_directory_path() /
+      ("moescope-test-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();

@@ -8,10 +8,16 @@ namespace moescope::test {
 Tolerance tolerance_for(kernels::DType compute, Level level) {
   Tolerance t;
   switch (compute) {
-    case kernels::DType::F32: t = {1e-5, 1e-10}; break;
+    case kernels::DType::F32:
+      t = {1e-5, 1e-10};
+      break;
     case kernels::DType::BF16:
-    case kernels::DType::F16: t = {1e-2, 1e-5}; break;
-    default: t = {6e-2, 1e-3}; break;  // 8-bit weights
+    case kernels::DType::F16:
+      t = {1e-2, 1e-5};
+      break;
+    default:
+      t = {6e-2, 1e-3};
+      break;  // 8-bit weights
   }
   if (level == Level::Model) {
     if (compute == kernels::DType::F32) return {1e-4, 1e-8};
@@ -26,9 +32,8 @@ Tolerance tolerance_for(kernels::DType compute, Level level) {
   size_t worst = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!std::isfinite(got[i]) && !(got[i] == want[i])) {
-      return ::testing::AssertionFailure()
-             << what << ": non-finite value " << got[i] << " at index " << i << " (want "
-             << want[i] << ")";
+      return ::testing::AssertionFailure() << what << ": non-finite value " << got[i]
+                                           << " at index " << i << " (want " << want[i] << ")";
     }
     double e = std::fabs(double(got[i]) - double(want[i]));
     if (e > max_err) max_err = e, worst = i;
