@@ -1,10 +1,12 @@
 // A checkpoint directory: every tensor of a model, whatever the file layout.
 //
 // Layouts understood, in this order:
-//   1. model.safetensors.index.json: {"weight_map": {tensor: file}} over sharded files;
+//   1. model.safetensors.index.json: {"weight_map": {tensor: file}} over sharded files; only the
+//      files it names are opened and only the tensors it lists are exposed;
 //   2. Grok-2's TP-presharded files *-TP-common.safetensors and *-TP-000..*-TP-00R.safetensors
 //      (grok-architecture.md 4.3): per-rank expert slices are joined on load, w1/w3 along dim 0
-//      and w2 along dim 1, into owned buffers; everything else comes from the common files;
+//      and w2 along dim 1, into owned buffers; everything else comes from the common files (a
+//      per-rank tensor with another name must be identical on every rank);
 //   3. every *.safetensors file in the directory (a single model.safetensors is the usual case).
 // A tensor name found in two files is an error. Missing files named by the index are errors.
 #pragma once
@@ -37,7 +39,6 @@ class Checkpoint {
   std::vector<std::shared_ptr<SafetensorsFile>> mapped_;
   std::vector<std::vector<uint8_t>> owned_;  // joined tensors (TP layout)
   std::map<std::string, TensorView> tensors_;
-  friend class CheckpointBuilder;
 };
 
 }  // namespace moescope

@@ -64,7 +64,12 @@ struct TensorToWrite {
   const void* data = nullptr;
 };
 
-// Writes a safetensors file (tensors in the order given, 8-byte aligned data). Throws on IO errors.
+// Writes a safetensors file (tensors in the order given). Throws moescope::Error on IO errors.
+// The header is padded with spaces so the data region starts 8-byte aligned. Tensors follow each
+// other with no gaps, because readers such as the reference safetensors library reject gaps: a
+// tensor is 8-byte aligned when the sizes before it are multiples of 8, and aligned to its own
+// element size when larger dtypes come first. Writes path + ".tmp" and renames it over path, so a
+// failure never leaves a partial file at path.
 void write_safetensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
