@@ -22,12 +22,14 @@ struct AttentionParams {
   int64_t head_dim = 0;
   float logit_multiplier = 1.0f;
   float softcap = 0.0f;         // 0 = off
-  int64_t temperature_len = 0;  // 0 = off
+  int64_t temperature_len = 0;  // 0 = off; else L >= 2
 };
 
 // q: [T, Hq, Dh]. k, v: the cache, rows [0, S) of [S_max, Hkv, Dh]. key_valid: [S] or null (all
 // valid). o: [T, Hq, Dh]. probs: null, or [Hq, T, S] receiving the post-softmax probabilities
-// (masked entries 0).
+// (masked entries 0). A query whose keys are all masked gets uniform weights over the S keys (every
+// logit is -1e30), as the -1e30 convention of the reference implies; callers keep key p valid to
+// avoid it.
 void attention(const float* q, const float* k, const float* v, const uint8_t* key_valid, int64_t t,
                int64_t p0, const AttentionParams& params, float* o, float* probs,
                ThreadPool* pool);

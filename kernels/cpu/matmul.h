@@ -19,7 +19,8 @@ struct WeightMatrix {
   const void* data = nullptr;     // [N, K] row-major, elements of dtype
   int64_t n = 0;                  // output features (rows)
   int64_t k = 0;                  // input features (columns)
-  const float* scales = nullptr;  // [N, G] f32; null = no scaling (required for I8)
+  const float* scales = nullptr;  // [N, G] f32; null = no scaling (required for I8; applied to
+                                  // any dtype when present)
   int64_t groups = 1;             // G; must divide K
 
   // Dequantised element W[n, k] as f32 (slow; for references and tests).
@@ -32,5 +33,11 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
 
 // Converts rows [row_begin, row_end) of w to f32 (scales applied) into out[(row_end-row_begin), K].
 void dequantize_rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, float* out);
+
+// Converts the block rows [row_begin, row_end) x columns [col_begin, col_end) of w to f32 (scales
+// applied) into out, whose rows are ld floats apart: out[r * ld + c] = W[row_begin + r,
+// col_begin + c]. Used by matmul to dequantise one cache-sized tile at a time.
+void dequantize_block(const WeightMatrix& w, int64_t row_begin, int64_t row_end, int64_t col_begin,
+                      int64_t col_end, float* out, int64_t ld);
 
 }  // namespace moescope::kernels

@@ -1,6 +1,8 @@
 // MoE router: soft-cap, softmax over all experts in f32, then top-k (grok-architecture.md 2.5,
 // 3.3). Gates are the full-softmax probabilities of the winners unless renormalize is set
-// (Mixtral), in which case they are divided by their sum. Ties pick the lower expert id.
+// (Mixtral), in which case they are divided by their sum. Ties pick the lower expert id. Ranking is
+// on the f32 probabilities (as jax.lax.top_k in the Grok-1 reference): probabilities that
+// underflow to 0 tie.
 // Shape legend: T tokens, E experts, K selected per token.
 #pragma once
 

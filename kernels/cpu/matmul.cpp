@@ -1,0 +1,369 @@
+// y[T, N] = x[T, K] . W^T for f32 activations and F32/BF16/F16/I8/F8_E4M3 weights: the hot path
+// of the engine (every projection, expert and the output head).
+//
+// Shape legend: T tokens (rows of x and y), K input features, N output features (rows of W),
+// G scale groups per W row. R x C is a register tile: R rows of x against C rows of W.
+//
+// Two paths, both accumulating in f32 with FMA:
+// * Decode and short prompts (T <= kDirectMaxT): each weight is used by few x rows, so weights are
+//   converted in registers straight from their stored dtype (no copy), and group scales multiply
+//   the per-group partial dot products. Memory-bound on the weight bytes.
+// * Prefill (larger T): each weight is reused by T rows, so a panel of 16 W rows x kBlockCols
+//   columns is dequantised once into a per-thread f32 scratch (transposed, sized to stay in L1)
+//   and an outer-product tile of 6 x rows x 16 outputs runs over it for every group of x rows.
+// Threads split N in blocks of kBlockRows rows; when N is too small to share (the router), they
+// split T instead.
+#include <algorithm>
+#include <cassert>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/simd.h"
+
+namespace moescope::kernels {
+
+namespace {
+
+// Decode path: dot-product register tile of kTileR x rows by kTileC W rows.
+constexpr int kTileR = 2;
+constexpr int kTileC = 4;
+constexpr int64_t kDirectMaxT = 16;  // measured: packing W costs about as much as ~20 rows of
+                                     // in-register conversion
+// Prefill path: outer-product tile of kTileRowsX x rows by one packed panel of kPanel W rows,
+// over kBlockCols columns at a time (panel 16 x 256 f32 = 16 KiB, half of L1).
+constexpr int kTileRowsX = 6;
+constexpr int64_t kPanel = 16;
+constexpr int64_t kBlockCols = 256;
+// Threads split N into units of kBlockRows rows.
+constexpr int64_t kBlockRows = 16;
+// T*N*K multiply-adds below which waking threads costs more than it saves.
+constexpr int64_t kMinParallel = 1 << 16;
+
+#if MOESCOPE_SIMD_AVX2
+// Returns v, which must now live in a register. Without this GCC folds a loaded vector into
+// every FMA that uses it as a memory operand, so the 2 x 4 tile issues 10 loads per 8 FMAs
+// instead of 6 and becomes load-bound.
+inline __m256 in_register(__m256 v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+#endif
+
+// out[r][c] = sum_{k < len} x[r][k] * W_c[k], where x[r] = x + r * ldx and W_c = w + c * ldw are
+// stored in L's dtype.
+template <class L, int R, int C>
+inline void tile_dot(const float* x, int64_t ldx, const typename L::elem* w, int64_t ldw,
+                     int64_t len, float (&out)[R][C]) {
+  int64_t k = 0;
+#if MOESCOPE_SIMD_AVX2
+  // Small tiles get two accumulator sets so that at least ~8 independent FMA chains are in
+  // flight (FMA latency 4 x 2 ports).
+  constexpr int U = (R * C <= 4) ? 2 : 1;
+  __m256 acc[U][R][C];
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_setzero_ps();
+  for (; k + 8 * U <= len; k += 8 * U) {
+    for (int u = 0; u < U; ++u) {
+      __m256 wv[C];
+      for (int c = 0; c < C; ++c) wv[c] = in_register(L::load8(w + c * ldw + k + 8 * u));
+      for (int r = 0; r < R; ++r) {
+        const __m256 xv = in_register(_mm256_loadu_ps(x + r * ldx + k + 8 * u));
+        for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_fmadd_ps(xv, wv[c], acc[u][r][c]);
+      }
+    }
+  }
+  for (; k + 8 <= len; k += 8) {
+    __m256 wv[C];
+    for (int c = 0; c < C; ++c) wv[c] = in_register(L::load8(w + c * ldw + k));
+    for (int r = 0; r < R; ++r) {
+      const __m256 xv = in_register(_mm256_loadu_ps(x + r * ldx + k));
+      for (int c = 0; c < C; ++c) acc[0][r][c] = _mm256_fmadd_ps(xv, wv[c], acc[0][r][c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      __m256 a = acc[0][r][c];
+      if constexpr (U == 2) a = _mm256_add_ps(a, acc[1][r][c]);
+      out[r][c] = simd::hsum(a);
+    }
+#else
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) out[r][c] = 0.0f;
+#endif
+  for (; k < len; ++k)
+    for (int c = 0; c < C; ++c) {
+      const float wk = L::scalar(w + c * ldw + k);
+      for (int r = 0; r < R; ++r) out[r][c] += x[r * ldx + k] * wk;
+    }
+}
+
+// Calls f.template operator()<R, C>() for runtime r in [1, kTileR], c in [1, kTileC]: the edge
+// tiles of T and N get their own fully unrolled instantiations.
+template <class F>
+inline void dispatch_tile(int64_t r, int64_t c, F&& f) {
+  static_assert(kTileR == 2 && kTileC == 4, "dispatch_tile lists every (R, C)");
+  switch ((r - 1) * kTileC + (c - 1)) {
+    case 0:
+      f.template operator()<1, 1>();
+      return;
+    case 1:
+      f.template operator()<1, 2>();
+      return;
+    case 2:
+      f.template operator()<1, 3>();
+      return;
+    case 3:
+      f.template operator()<1, 4>();
+      return;
+    case 4:
+      f.template operator()<2, 1>();
+      return;
+    case 5:
+      f.template operator()<2, 2>();
+      return;
+    case 6:
+      f.template operator()<2, 3>();
+      return;
+    case 7:
+      f.template operator()<2, 4>();
+      return;
+    default:
+      assert(false);
+  }
+}
+
+// Direct path (decode, short prompts) over y[t0:t1, n0:n1]: weights converted in registers,
+// scales applied per group.
+template <class L>
+void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                   int64_t n1, float* y, bool accumulate) {
+  const int64_t K = w.k, N = w.n;
+  const auto* q = static_cast<const typename L::elem*>(w.data);
+  // Without scales the groups are irrelevant: one segment of K columns.
+  const int64_t groups = w.scales ? w.groups : 1;
+  const int64_t group_len = K / groups;
+  for (int64_t n = n0; n < n1; n += kTileC) {
+    const int64_t c_n = std::min<int64_t>(kTileC, n1 - n);
+    for (int64_t t = t0; t < t1; t += kTileR) {
+      const int64_t r_n = std::min<int64_t>(kTileR, t1 - t);
+      dispatch_tile(r_n, c_n, [&]<int R, int C>() {
+        float sum[R][C] = {};
+        for (int64_t g = 0; g < groups; ++g) {
+          float part[R][C];
+          const int64_t k0 = g * group_len;
+          tile_dot<L, R, C>(x + t * K + k0, K, q + n * K + k0, K, group_len, part);
+          for (int c = 0; c < C; ++c) {
+            const float s = w.scales ? w.scales[(n + c) * w.groups + g] : 1.0f;
+            for (int r = 0; r < R; ++r) sum[r][c] += part[r][c] * s;
+          }
+        }
+        for (int r = 0; r < R; ++r)
+          for (int c = 0; c < C; ++c) {
+            float& out = y[(t + r) * N + n + c];
+            out = accumulate ? out + sum[r][c] : sum[r][c];
+          }
+      });
+    }
+  }
+}
+
+// Outer-product tile for the prefill path: y[r, j] += sum_k x[r][k] * panel[k][j] for R rows of
+// x and the kPanel columns of one packed panel, of which the first cols are stored. Each step
+// broadcasts one x value per row against two 8-wide weight vectors: 2R accumulators, 2 + R loads
+// per 2R FMAs and no horizontal sums.
+template <int R>
+inline void outer_tile(const float* x, int64_t ldx, const float* panel, int64_t len, float* y,
+                       int64_t ldy, int64_t cols) {
+#if MOESCOPE_SIMD_AVX2
+  static_assert(kPanel == 16, "two vectors of 8 per panel row");
+  // lo[r], hi[r]: outputs 0-7 and 8-15 of x row r. Every loop over r must be unrolled: an
+  // array indexed at run time needs an address, and GCC then stores it back every step.
+  __m256 lo[R], hi[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < len; ++k) {
+    const __m256 w0 = in_register(_mm256_loadu_ps(panel + k * kPanel));
+    const __m256 w1 = in_register(_mm256_loadu_ps(panel + k * kPanel + 8));
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 xb = _mm256_broadcast_ss(x + r * ldx + k);
+      lo[r] = _mm256_fmadd_ps(xb, w0, lo[r]);
+      hi[r] = _mm256_fmadd_ps(xb, w1, hi[r]);
+    }
+  }
+  if (cols == kPanel) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      float* yr = y + r * ldy;
+      _mm256_storeu_ps(yr, _mm256_add_ps(_mm256_loadu_ps(yr), lo[r]));
+      _mm256_storeu_ps(yr + 8, _mm256_add_ps(_mm256_loadu_ps(yr + 8), hi[r]));
+    }
+  } else {  // the last, partial panel of N
+    alignas(32) float tmp[R][kPanel];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      _mm256_store_ps(tmp[r], lo[r]);
+      _mm256_store_ps(tmp[r] + 8, hi[r]);
+    }
+    for (int r = 0; r < R; ++r)
+      for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += tmp[r][j];
+  }
+#else
+  float acc[R][kPanel] = {};
+  for (int64_t k = 0; k < len; ++k)
+    for (int r = 0; r < R; ++r)
+      for (int j = 0; j < kPanel; ++j) acc[r][j] += x[r * ldx + k] * panel[k * kPanel + j];
+  for (int r = 0; r < R; ++r)
+    for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += acc[r][j];
+#endif
+}
+
+// Calls outer_tile<r> for runtime r in [1, kTileRowsX].
+inline void outer_tile_rows(int64_t r, const float* x, int64_t ldx, const float* panel, int64_t len,
+                            float* y, int64_t ldy, int64_t cols) {
+  static_assert(kTileRowsX == 6, "outer_tile_rows lists every R");
+  switch (r) {
+    case 1:
+      outer_tile<1>(x, ldx, panel, len, y, ldy, cols);
+      return;
+    case 2:
+      outer_tile<2>(x, ldx, panel, len, y, ldy, cols);
+      return;
+    case 3:
+      outer_tile<3>(x, ldx, panel, len, y, ldy, cols);
+      return;
+    case 4:
+      outer_tile<4>(x, ldx, panel, len, y, ldy, cols);
+      return;
+    case 5:
+      outer_tile<5>(x, ldx, panel, len, y, ldy, cols);
+      return;
+    case 6:
+      outer_tile<6>(x, ldx, panel, len, y, ldy, cols);
+      return;
+    default:
+      assert(false);
+  }
+}
+
+// panel[k][j] = rows[j][k] for the kPanel rows (kBlockCols apart) and len columns of a block.
+inline void transpose_to_panel(const float* rows, int64_t len, float* panel) {
+  int64_t k = 0;
+#if MOESCOPE_SIMD_AVX2
+  // 8 x 8 tiles: unpack pairs, shuffle quads, swap 128-bit halves (24 shuffles per 64 values).
+  for (; k + 8 <= len; k += 8) {
+    for (int64_t j0 = 0; j0 < kPanel; j0 += 8) {
+      const float* src = rows + j0 * kBlockCols + k;
+      __m256 r[8], t[8], u[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * kBlockCols);
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+      }
+      float* dst = panel + k * kPanel + j0;
+      for (int i = 0; i < 4; ++i) {
+        _mm256_storeu_ps(dst + i * kPanel, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (i + 4) * kPanel, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+      }
+    }
+  }
+#endif
+  for (; k < len; ++k)
+    for (int64_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = rows[j * kBlockCols + k];
+}
+
+// Prefill path over y[t0:t1, n0:n1]. W is dequantised one panel (kPanel rows x kBlockCols
+// columns) at a time into a per-thread scratch, transposed to [k][kPanel] so that a step of the
+// tile reads 16 consecutive weights, and reused by every x row.
+void matmul_blocked(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                    int64_t n1, float* y, bool accumulate) {
+  const int64_t K = w.k, N = w.n;
+  thread_local std::vector<float> rows;   // [kPanel, kBlockCols]: the block as stored, f32
+  thread_local std::vector<float> panel;  // [kBlockCols, kPanel]: the block transposed
+  rows.resize(size_t(kPanel * kBlockCols));
+  panel.resize(size_t(kBlockCols * kPanel));
+  // K is split into blocks, so partial sums are added into y: start from zero unless the
+  // caller asked to accumulate.
+  if (!accumulate)
+    for (int64_t t = t0; t < t1; ++t) std::fill(y + t * N + n0, y + t * N + n1, 0.0f);
+
+  for (int64_t nb = n0; nb < n1; nb += kPanel) {
+    const int64_t cols = std::min<int64_t>(kPanel, n1 - nb);
+    for (int64_t kb = 0; kb < K; kb += kBlockCols) {
+      const int64_t len = std::min(K, kb + kBlockCols) - kb;
+      dequantize_block(w, nb, nb + cols, kb, kb + len, rows.data(), kBlockCols);
+      // Rows past N are zero (their sums are discarded).
+      for (int64_t j = cols; j < kPanel; ++j)
+        std::fill(rows.data() + j * kBlockCols, rows.data() + j * kBlockCols + len, 0.0f);
+      transpose_to_panel(rows.data(), len, panel.data());
+      for (int64_t t = t0; t < t1; t += kTileRowsX)
+        outer_tile_rows(std::min<int64_t>(kTileRowsX, t1 - t), x + t * K + kb, K, panel.data(), len,
+                        y + t * N + nb, N, cols);
+    }
+  }
+}
+
+void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                  int64_t n1, float* y, bool accumulate) {
+  if (t1 - t0 > kDirectMaxT) {
+    matmul_blocked(x, t0, t1, w, n0, n1, y, accumulate);
+    return;
+  }
+  switch (w.dtype) {
+    case DType::F32:
+      matmul_direct<simd::LoadF32>(x, t0, t1, w, n0, n1, y, accumulate);
+      return;
+    case DType::BF16:
+      matmul_direct<simd::LoadBF16>(x, t0, t1, w, n0, n1, y, accumulate);
+      return;
+    case DType::F16:
+      matmul_direct<simd::LoadF16>(x, t0, t1, w, n0, n1, y, accumulate);
+      return;
+    case DType::I8:
+      matmul_direct<simd::LoadI8>(x, t0, t1, w, n0, n1, y, accumulate);
+      return;
+    case DType::F8_E4M3:
+      matmul_direct<simd::LoadF8E4M3>(x, t0, t1, w, n0, n1, y, accumulate);
+      return;
+    default:
+      assert(false && "matmul weights are F32, BF16, F16, I8 or F8_E4M3");
+  }
+}
+
+}  // namespace
+
+void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPool* pool,
+            bool accumulate) {
+  assert(w.data && w.groups >= 1 && w.k % w.groups == 0);
+  assert(w.dtype != DType::I8 || w.scales);
+  const int64_t N = w.n, K = w.k;
+  if (t <= 0 || N <= 0) return;
+  if (K == 0) {  // empty dot products
+    if (!accumulate) std::fill(y, y + t * N, 0.0f);
+    return;
+  }
+  const int threads = pool ? pool->size() : 1;
+  if (threads == 1 || t * N * K < kMinParallel) {
+    matmul_range(x, 0, t, w, 0, N, y, accumulate);
+    return;
+  }
+  const int64_t n_blocks = (N + kBlockRows - 1) / kBlockRows;
+  if (n_blocks >= 4 * threads || t < 2 * threads) {
+    pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1) {
+      matmul_range(x, 0, t, w, b0 * kBlockRows, std::min(N, b1 * kBlockRows), y, accumulate);
+    });
+  } else {
+    // Few output rows (e.g. the router's N = E): every thread takes all of W and a share of T.
+    pool->parallel_for(
+        t, [&](int64_t t0, int64_t t1) { matmul_range(x, t0, t1, w, 0, N, y, accumulate); });
+  }
+}
+
+}  // namespace moescope::kernels

@@ -1,0 +1,161 @@
+// Internal to kernels/cpu: the few vector primitives the CPU kernels share.
+//
+// With AVX2+FMA (the build uses -march=native) these are intrinsics; otherwise a portable
+// scalar form with the same results up to f32 summation order. Weight loaders turn 8 stored
+// elements of one dtype into 8 f32 lanes in registers, so a dot product can read quantised
+// weights without a dequantised copy in memory (the decode path of matmul).
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/dtype.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define MOESCOPE_SIMD_AVX2 1
+#else
+#define MOESCOPE_SIMD_AVX2 0
+#endif
+
+namespace moescope::kernels::simd {
+
+#if MOESCOPE_SIMD_AVX2
+
+// Sum of the 8 lanes.
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Weight loaders: elem is the stored type, load8 converts 8 elements, scalar converts one.
+struct LoadF32 {
+  using elem = float;
+  static __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+  static float scalar(const float* p) { return *p; }
+};
+
+struct LoadBF16 {
+  using elem = uint16_t;
+  // bf16 is the top half of an f32: widen to 32 bits and shift into place.
+  static __m256 load8(const uint16_t* p) {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static float scalar(const uint16_t* p) { return bf16_to_f32(*p); }
+};
+
+struct LoadF16 {
+  using elem = uint16_t;
+#if defined(__F16C__)
+  static __m256 load8(const uint16_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+#else
+  static __m256 load8(const uint16_t* p) {
+    alignas(32) float f[8];
+    for (int i = 0; i < 8; ++i) f[i] = f16_to_f32(p[i]);
+    return _mm256_load_ps(f);
+  }
+#endif
+  static float scalar(const uint16_t* p) {
+    return f16_to_f32(*p);
+  }
+};
+
+struct LoadI8 {
+  using elem = int8_t;
+  static __m256 load8(const int8_t* p) {
+    __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+  }
+  static float scalar(const int8_t* p) { return float(*p); }
+};
+
+struct LoadF8E4M3 {
+  using elem = uint8_t;
+  // Normal values: move the 4+3 exponent/mantissa bits under the f32 ones and add the bias
+  // difference (127 - 7) to the exponent. Subnormals (exponent 0) are man * 2^-9, done by an
+  // int->float conversion so the result does not depend on the FPU's denormal flags. 0x7F/0xFF
+  // are NaN ("fn" variant: no infinities).
+  static __m256 load8(const uint8_t* p) {
+    __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    __m256i v = _mm256_cvtepu8_epi32(b);
+    __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7f));
+    __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23));
+    __m256 sub = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(v, _mm256_set1_epi32(7))),
+                               _mm256_set1_ps(1.0f / 512.0f));
+    __m256i is_sub =
+        _mm256_cmpeq_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x78)), _mm256_setzero_si256());
+    __m256 r = _mm256_blendv_ps(_mm256_castsi256_ps(normal), sub, _mm256_castsi256_ps(is_sub));
+    __m256i is_nan = _mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7f));
+    r = _mm256_blendv_ps(r, _mm256_set1_ps(__builtin_nanf("")), _mm256_castsi256_ps(is_nan));
+    __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
+    return _mm256_or_ps(r, _mm256_castsi256_ps(sign));
+  }
+  static float scalar(const uint8_t* p) { return fp8_e4m3_to_f32(*p); }
+};
+
+// sum_i a[i] * b[i] with four independent accumulators (FMA latency hiding).
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+  }
+  for (; i + 8 <= n; i += 8)
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+#else  // portable
+
+struct LoadF32 {
+  using elem = float;
+  static float scalar(const float* p) { return *p; }
+};
+struct LoadBF16 {
+  using elem = uint16_t;
+  static float scalar(const uint16_t* p) { return bf16_to_f32(*p); }
+};
+struct LoadF16 {
+  using elem = uint16_t;
+  static float scalar(const uint16_t* p) { return f16_to_f32(*p); }
+};
+struct LoadI8 {
+  using elem = int8_t;
+  static float scalar(const int8_t* p) { return float(*p); }
+};
+struct LoadF8E4M3 {
+  using elem = uint8_t;
+  static float scalar(const uint8_t* p) { return fp8_e4m3_to_f32(*p); }
+};
+
+// sum_i a[i] * b[i]; four accumulators so the compiler may keep them in separate lanes.
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; ++i) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
+}
+
+#endif
+
+// y[i] += a * x[i] (the compiler vectorises this one on its own).
+inline void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace moescope::kernels::simd

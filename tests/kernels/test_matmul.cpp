@@ -1,0 +1,122 @@
+// matmul against matmul_ref for every weight dtype, scale grouping, decode and prefill shapes
+// (odd K and N, K past one cache block), thread counts 1 and 3, with and without accumulate.
+// The reference reads the same dequantised weights (WeightMatrix::at) and sums in double, so
+// the only difference is f32 summation order: the F32 kernel tolerance applies to every dtype.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/reference/reference.h"
+#include "tests/common/tolerance.h"
+#include "tests/kernels/kernel_test_util.h"
+
+namespace moescope::kernels {
+namespace {
+
+using test::all_close;
+using test::Level;
+using test::tolerance_for;
+
+struct WeightCase {
+  DType dtype;
+  int64_t groups;  // 0 = no scales
+};
+
+struct Shape {
+  int64_t t, k, n;
+};
+
+// Shapes for both paths: T <= 16 converts weights in registers (decode, short prompts), larger T
+// packs W into panels (prefill). K values are odd or not multiples of 8/16, and 530/1100 cross
+// the 256-column panel block with a ragged end; N values leave partial register tiles and
+// panels. With 3 threads, {1, 1024, 512} and {20, 520, 256} split N, {64, 300, 8} and
+// {40, 300, 8} split T (N too small to share) into chunks on either path. K values are
+// multiples of 4 where the case uses G = 4 (see shape_ok).
+const Shape kShapes[] = {{1, 64, 16},    {1, 67, 13},   {2, 132, 37},   {3, 1000, 50}, {4, 8, 9},
+                         {5, 33, 7},     {1, 1, 1},     {16, 257, 41},  {17, 257, 41}, {7, 530, 19},
+                         {64, 1100, 70}, {9, 520, 256}, {20, 520, 256}, {64, 300, 8},  {40, 300, 8},
+                         {1, 1024, 512}, {23, 19, 3}};
+
+bool shape_ok(const Shape& s, const WeightCase& c) {
+  return c.groups <= 1 || s.k % c.groups == 0;
+}
+
+void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, uint32_t seed) {
+  SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " G=" << c.groups << " T=" << s.t
+                                  << " K=" << s.k << " N=" << s.n << " threads=" << threads
+                                  << " accumulate=" << accumulate);
+  test::OwnedWeights o = test::random_weights(c.dtype, s.n, s.k, c.groups, seed);
+  const std::vector<float> x = test::random_floats(size_t(s.t * s.k), seed + 2);
+  std::vector<float> want = test::random_floats(size_t(s.t * s.n), seed + 3);
+  std::vector<float> got = want;  // the same starting y for accumulate
+  ref::matmul_ref(x.data(), s.t, o.w, want.data(), accumulate);
+  std::unique_ptr<ThreadPool> pool = threads > 0 ? std::make_unique<ThreadPool>(threads) : nullptr;
+  matmul(x.data(), s.t, o.w, got.data(), pool.get(), accumulate);
+  EXPECT_TRUE(all_close(got.data(), want.data(), got.size(),
+                        tolerance_for(DType::F32, Level::Kernel), "matmul"));
+}
+
+const WeightCase kCases[] = {{DType::F32, 0},     {DType::BF16, 0},   {DType::F16, 0},
+                             {DType::I8, 1},      {DType::I8, 4},     {DType::F8_E4M3, 0},
+                             {DType::F8_E4M3, 1}, {DType::F8_E4M3, 4}};
+
+class MatmulTest : public testing::TestWithParam<WeightCase> {};
+
+TEST_P(MatmulTest, MatchesReference) {
+  uint32_t seed = 100;
+  for (const Shape& s : kShapes) {
+    if (!shape_ok(s, GetParam())) continue;
+    for (int threads : {1, 3}) check(GetParam(), s, threads, false, seed++);
+  }
+}
+
+TEST_P(MatmulTest, AccumulatesIntoY) {
+  uint32_t seed = 500;
+  for (const Shape& s : kShapes) {
+    if (!shape_ok(s, GetParam())) continue;
+    check(GetParam(), s, 3, true, seed++);
+  }
+}
+
+TEST_P(MatmulTest, NullPoolRunsInline) {
+  check(GetParam(), {6, 132, 20}, 0, false, 900);
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, MatmulTest, testing::ValuesIn(kCases),
+                         [](const testing::TestParamInfo<WeightCase>& info) {
+                           return std::string(dtype_name(info.param.dtype)) + "_G" +
+                                  std::to_string(info.param.groups);
+                         });
+
+// Scales also apply to float weights when present (the contract of WeightMatrix::scales).
+TEST(Matmul, ScalesOnBf16Weights) {
+  for (int64_t t : {1, 8}) check({DType::BF16, 3}, {t, 99, 10}, 3, false, 950);
+}
+
+// A hand-sized case, so the kernel is checked against arithmetic and not only the reference:
+// W = [[1, 2, 3], [-1, 0, 1]] as I8 with row scales (0.5, 2); x = [[1, 1, 1], [2, 0, -1]].
+TEST(Matmul, HandComputedI8) {
+  const int8_t q[6] = {1, 2, 3, -1, 0, 1};
+  const float scales[2] = {0.5f, 2.0f};
+  WeightMatrix w;
+  w.dtype = DType::I8;
+  w.data = q;
+  w.n = 2;
+  w.k = 3;
+  w.scales = scales;
+  const float x[6] = {1, 1, 1, 2, 0, -1};
+  float y[4] = {10, 10, 10, 10};
+  matmul(x, 2, w, y, nullptr);
+  EXPECT_EQ(y[0], 3.0f);   // 0.5 * (1 + 2 + 3)
+  EXPECT_EQ(y[1], 0.0f);   // 2 * (-1 + 0 + 1)
+  EXPECT_EQ(y[2], -0.5f);  // 0.5 * (2 - 3)
+  EXPECT_EQ(y[3], -6.0f);  // 2 * (-2 - 1)
+  matmul(x, 2, w, y, nullptr, /*accumulate=*/true);
+  EXPECT_EQ(y[0], 6.0f);
+  EXPECT_EQ(y[3], -12.0f);
+}
+
+}  // namespace
+}  // namespace moescope::kernels
