@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <vector>
 
 namespace moescope::test {
 
@@ -23,6 +25,26 @@ std::string assets_dir() {
   return source_dir() + "/assets";
 }
 
+namespace {
+
+// Removes every directory make_temp_dir created when the test binary exits (set
+// MOESCOPE_KEEP_TEST_DIRS=1 to keep them for a post-mortem).
+struct TempDirs {
+  std::mutex mutex;
+  std::vector<std::filesystem::path> dirs;
+  ~TempDirs() {
+    if (std::getenv("MOESCOPE_KEEP_TEST_DIRS")) return;
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs registry;
+  return registry;
+}
+
+}  // namespace
+
 std::string make_temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
   auto dir =
@@ -30,6 +52,8 @@ std::string make_temp_dir(const std::string& tag) {
       ("moescope-test-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  std::lock_guard<std::mutex> lock(temp_dirs().mutex);
+  temp_dirs().dirs.push_back(dir);
   return dir.string();
 }
 
