@@ -16,6 +16,7 @@
 #include "engine/core/error.h"
 #include "engine/weights/checkpoint.h"
 #include "engine/weights/safetensors.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/test_paths.h"
 
 namespace moescope {
@@ -53,18 +54,9 @@ class Files {
   std::deque<std::vector<uint8_t>> store_;
 };
 
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one mentioning " << *parts.begin();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << msg;
-  }
-}
+using test::expect_error;
 
-void expect_open_error(const std::string& dir, std::initializer_list<std::string> parts) {
+void expect_open_error(const std::string& dir, const std::vector<std::string>& parts) {
   expect_error([&] { Checkpoint::open(dir); }, parts);
 }
 

@@ -8,6 +8,7 @@
 #include "engine/config/model_config.h"
 #include "engine/config/model_stats.h"
 #include "engine/core/error.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/tiny_checkpoint.h"
 
 namespace moescope {
@@ -164,15 +165,8 @@ TEST(ConfigJson, TinyConfigsRoundTrip) {
 
 // Each bad config fails with a message naming the source and the field.
 void expect_config_error(const std::string& json, const std::string& fragment) {
-  try {
-    parse_model_config(json, "models/x/config.json");
-    FAIL() << "accepted: " << json;
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_NE(msg.find("models/x/config.json"), std::string::npos) << msg;
-    EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << "not one line: " << msg;
-  }
+  test::expect_error([&] { parse_model_config(json, "models/x/config.json"); },
+                     {"models/x/config.json", fragment});
 }
 
 std::string with(const std::string& base, const std::string& key, const std::string& value) {

@@ -9,6 +9,7 @@
 #include "engine/model/model.h"
 #include "engine/weights/checkpoint.h"
 #include "engine/weights/model_weights.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/test_paths.h"
 #include "tests/common/tiny_checkpoint.h"
 #include "tests/common/tolerance.h"
@@ -92,14 +93,7 @@ INSTANTIATE_TEST_SUITE_P(AllSchemesAndDtypes, LoaderRoundTrip,
 // A checkpoint with one defect must fail to load with a message containing every fragment.
 void expect_load_error(const std::string& dir, const ModelConfig& c,
                        const std::vector<std::string>& fragments) {
-  try {
-    ModelWeights::load(Checkpoint::open(dir), c);
-    FAIL() << "loaded a bad checkpoint in " << dir;
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  test::expect_error([&] { ModelWeights::load(Checkpoint::open(dir), c); }, fragments);
 }
 
 TEST(LoaderErrors, MissingTensor) {

@@ -14,6 +14,7 @@
 #include "engine/core/error.h"
 #include "engine/weights/safetensors.h"
 #include "kernels/cpu/dtype.h"
+#include "tests/common/expect_error.h"
 #include "tests/common/test_paths.h"
 
 namespace moescope {
@@ -48,19 +49,9 @@ std::string write_raw(const std::string& dir, const std::string& name, const std
   return write_raw(dir, name, header.size(), header, data_bytes);
 }
 
-// Runs f, expects a moescope::Error whose one-line message contains every part.
-void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no error thrown; expected one mentioning " << *parts.begin();
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << msg;
-  }
-}
+using test::expect_error;
 
-void expect_open_error(const std::string& path, std::initializer_list<std::string> parts) {
+void expect_open_error(const std::string& path, const std::vector<std::string>& parts) {
   expect_error([&] { SafetensorsFile::open(path); }, parts);
 }
 
