@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "engine/core/error.h"
+#include "engine/model/op_costs.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/embedding.h"
@@ -17,6 +18,40 @@
 namespace moescope {
 
 namespace k = kernels;
+using trace::OpScope;
+using trace::OpSite;
+
+// The op sites of the forward pass: names follow the (name, layer) vocabulary of the trace.
+namespace site {
+constexpr OpSite embed{"embed", "embed"};
+constexpr OpSite attn_norm{"attn.norm", "norm"};
+constexpr OpSite attn_q{"attn.q_proj", "matmul"};
+constexpr OpSite attn_k{"attn.k_proj", "matmul"};
+constexpr OpSite attn_v{"attn.v_proj", "matmul"};
+constexpr OpSite attn_rope{"attn.rope", "rope"};
+constexpr OpSite attn_core{"attn.softmax_pv", "attention"};
+constexpr OpSite attn_o{"attn.o_proj", "matmul"};
+constexpr OpSite attn_post{"attn.post_norm_add", "norm"};
+constexpr OpSite moe_norm{"moe.norm", "norm"};
+constexpr OpSite moe_router{"moe.router", "router"};
+constexpr OpSite expert_gate{"moe.expert.gate_proj", "matmul"};
+constexpr OpSite expert_up{"moe.expert.up_proj", "matmul"};
+constexpr OpSite expert_act{"moe.expert.act", "activation"};
+constexpr OpSite expert_down{"moe.expert.down_proj", "matmul"};
+constexpr OpSite moe_combine{"moe.combine", "elementwise"};
+constexpr OpSite shared_gate{"mlp.gate_proj", "matmul"};
+constexpr OpSite shared_up{"mlp.up_proj", "matmul"};
+constexpr OpSite shared_act{"mlp.act", "activation"};
+constexpr OpSite shared_down{"mlp.down_proj", "matmul"};
+constexpr OpSite moe_post{"moe.post_norm_add", "norm"};
+constexpr OpSite out_norm{"output.norm", "norm"};
+constexpr OpSite out_head{"output.lm_head", "matmul"};
+}  // namespace site
+
+// The cost of a matmul of T rows by w.
+static OpCost mm(const kernels::WeightMatrix& w, int64_t t) {
+  return matmul_cost(w, t);
+}
 
 namespace {
 
@@ -42,7 +77,7 @@ Model::Model(const ModelConfig& config, std::shared_ptr<const ModelWeights> weig
     : config_(config), weights_(std::move(weights)), pool_(n_threads) {}
 
 void Model::forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits,
-                    ForwardProbe* probe) {
+                    trace::Tracer* tracer) {
   const ModelConfig& c = config_;
   const int64_t T = int64_t(tokens.size()), D = c.d_model, p0 = cache.length();
   if (T == 0) fail("forward: no tokens to process");
@@ -57,7 +92,10 @@ void Model::forward(std::span<const int32_t> tokens, KvCache& cache, float* logi
   }
 
   float* h = sized(ws_.h, T * D);
-  k::embed(weights_->embed, tokens.data(), T, c.embed_multiplier, h);
+  {
+    OpScope op(tracer, site::embed, -1, -1, 4 * T * D * 2, T * D);
+    k::embed(weights_->embed, tokens.data(), T, c.embed_multiplier, h);
+  }
   int64_t* pos = sized(ws_.positions, T);
   uint8_t* valid = cache.key_valid();
   for (int64_t t = 0; t < T; ++t) {
@@ -66,31 +104,52 @@ void Model::forward(std::span<const int32_t> tokens, KvCache& cache, float* logi
   }
 
   for (int64_t l = 0; l < c.n_layers; ++l) {
-    attention_block(l, T, p0, cache, probe);
-    moe_block(l, T, p0, probe);
+    attention_block(l, T, p0, cache, tracer);
+    moe_block(l, T, p0, tracer);
   }
   cache.advance(T);
-  output(T, all_logits, logits);
+  output(T, all_logits, logits, tracer);
 }
 
-void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache, ForwardProbe* probe) {
+void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
+                            trace::Tracer* tracer) {
   const ModelConfig& c = config_;
   const LayerWeights& w = weights_->layers[size_t(l)];
   const int64_t D = c.d_model, qd = c.n_heads * c.head_dim, kvd = c.n_kv_heads * c.head_dim;
   const int64_t S = p0 + T;
+  const int32_t layer = int32_t(l);
 
   float* x = sized(ws_.x, T * D);
-  k::rmsnorm(ws_.h.data(), w.norm_pre_attn, c.rms_eps, T, D, x);
+  {
+    OpScope op(tracer, site::attn_norm, layer, -1, 4 * (2 * T * D + D), 4 * T * D);
+    k::rmsnorm(ws_.h.data(), w.norm_pre_attn, c.rms_eps, T, D, x);
+  }
 
   // Keys and values go straight into their cache rows; RoPE is applied in place there.
   float* q = sized(ws_.q, T * qd);
   float* kc = cache.keys(l) + p0 * kvd;
   float* vc = cache.values(l) + p0 * kvd;
-  k::matmul(x, T, w.wq, q, &pool_);
-  k::matmul(x, T, w.wk, kc, &pool_);
-  k::matmul(x, T, w.wv, vc, &pool_);
-  k::rope_neox(q, T, c.n_heads, c.head_dim, ws_.positions.data(), c.rope_theta);
-  k::rope_neox(kc, T, c.n_kv_heads, c.head_dim, ws_.positions.data(), c.rope_theta);
+  {
+    OpCost cost = mm(w.wq, T);
+    OpScope op(tracer, site::attn_q, layer, -1, cost.bytes, cost.flops);
+    k::matmul(x, T, w.wq, q, &pool_);
+  }
+  {
+    OpCost cost = mm(w.wk, T);
+    OpScope op(tracer, site::attn_k, layer, -1, cost.bytes, cost.flops);
+    k::matmul(x, T, w.wk, kc, &pool_);
+  }
+  {
+    OpCost cost = mm(w.wv, T);
+    OpScope op(tracer, site::attn_v, layer, -1, cost.bytes, cost.flops);
+    k::matmul(x, T, w.wv, vc, &pool_);
+  }
+  {
+    OpCost cost = elementwise_cost(T * (qd + kvd), 1, 1, 6);
+    OpScope op(tracer, site::attn_rope, layer, -1, cost.bytes, cost.flops);
+    k::rope_neox(q, T, c.n_heads, c.head_dim, ws_.positions.data(), c.rope_theta);
+    k::rope_neox(kc, T, c.n_kv_heads, c.head_dim, ws_.positions.data(), c.rope_theta);
+  }
 
   k::AttentionParams ap;
   ap.n_q_heads = c.n_heads;
@@ -100,38 +159,69 @@ void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache, Fo
   ap.softcap = c.attn_softcap;
   ap.temperature_len = c.attn_temperature_len;
   float* probs = nullptr;
-  if (probe && probe->wants_attention(l, p0, T)) probs = sized(ws_.attn_probs, c.n_heads * T * S);
+  if (tracer && tracer->wants_attention(layer)) probs = sized(ws_.attn_probs, c.n_heads * T * S);
 
   float* o = sized(ws_.o, T * qd);
-  k::attention(q, cache.keys(l), cache.values(l), cache.key_valid(), T, p0, ap, o, probs, &pool_);
-  if (probs) probe->on_attention(l, p0, T, c.n_heads, probs);
+  {
+    OpCost cost = attention_cost(T, p0, c.n_heads, c.n_kv_heads, c.head_dim);
+    OpScope op(tracer, site::attn_core, layer, -1, cost.bytes, cost.flops);
+    k::attention(q, cache.keys(l), cache.values(l), cache.key_valid(), T, p0, ap, o, probs, &pool_);
+  }
+  if (probs) tracer->attention(layer, p0, T, c.n_heads, c.gqa_group(), probs);
 
   float* branch = sized(ws_.branch, T * D);
-  k::matmul(o, T, w.wo, branch, &pool_);
-  add_branch(branch, w.norm_post_attn, c.rms_eps, T, D, ws_.h.data());
+  {
+    OpCost cost = mm(w.wo, T);
+    OpScope op(tracer, site::attn_o, layer, -1, cost.bytes, cost.flops);
+    k::matmul(o, T, w.wo, branch, &pool_);
+  }
+  {
+    OpScope op(tracer, site::attn_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
+    add_branch(branch, w.norm_post_attn, c.rms_eps, T, D, ws_.h.data());
+  }
 }
 
-void Model::moe_block(int64_t l, int64_t T, int64_t p0, ForwardProbe* probe) {
+void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   const ModelConfig& c = config_;
   const LayerWeights& w = weights_->layers[size_t(l)];
   const int64_t D = c.d_model, E = c.n_experts, K = c.top_k, F = c.expert_ffn;
+  const int32_t layer = int32_t(l);
 
   float* x = sized(ws_.x, T * D);
-  k::rmsnorm(ws_.h.data(), w.norm_pre_moe, c.rms_eps, T, D, x);
+  {
+    OpScope op(tracer, site::moe_norm, layer, -1, 4 * (2 * T * D + D), 4 * T * D);
+    k::rmsnorm(ws_.h.data(), w.norm_pre_moe, c.rms_eps, T, D, x);
+  }
 
   // Router: f32 logits over all experts, (soft-cap,) softmax, top-k.
   float* logits = sized(ws_.router_logits, T * E);
   float* probs = sized(ws_.probs, T * E);
   float* gates = sized(ws_.gates, T * K);
   int32_t* ids = sized(ws_.ids, T * K);
-  k::matmul(x, T, w.router, logits, &pool_);
-  k::RouterParams rp;
-  rp.n_experts = E;
-  rp.top_k = K;
-  rp.softcap = c.router_softcap;
-  rp.renormalize = c.renormalize_topk;
-  k::route(logits, T, rp, probs, ids, gates);
-  if (probe) probe->on_routing(l, p0, T, E, K, probs, ids, gates);
+  {
+    OpCost cost = mm(w.router, T);
+    OpScope op(tracer, site::moe_router, layer, -1, cost.bytes, cost.flops + 8 * T * E);
+    k::matmul(x, T, w.router, logits, &pool_);
+    k::RouterParams rp;
+    rp.n_experts = E;
+    rp.top_k = K;
+    rp.softcap = c.router_softcap;
+    rp.renormalize = c.renormalize_topk;
+    k::route(logits, T, rp, probs, ids, gates);
+  }
+  if (tracer && tracer->on(trace::kRouting)) {
+    trace::RoutingBlock b;
+    b.step = tracer->step();
+    b.layer = layer;
+    b.p0 = p0;
+    b.t = int32_t(T);
+    b.n_experts = int32_t(E);
+    b.top_k = int32_t(K);
+    b.probs = probs;
+    b.ids = ids;
+    b.gates = gates;
+    tracer->routing(b);
+  }
 
   // Experts: gather each expert's tokens into one batch so its weights are read once per call.
   float* out = sized(ws_.moe_out, T * D);
@@ -142,16 +232,34 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, ForwardProbe* probe) {
     for (int64_t i = 0; i < T * K; ++i)
       if (ids[i] == e) rows[n++] = i;  // i = t * K + slot
     if (n == 0) continue;
+    const int32_t expert = int32_t(e);
     float* in = sized(ws_.moe_in, n * D);
     for (int64_t r = 0; r < n; ++r) std::copy_n(x + (rows[r] / K) * D, D, in + r * D);
     float* g = sized(ws_.moe_gate, n * F);
     float* u = sized(ws_.moe_up, n * F);
     const ExpertWeights& xw = w.experts[size_t(e)];
-    k::matmul(in, n, xw.gate, g, &pool_);
-    k::matmul(in, n, xw.up, u, &pool_);
-    k::gated_activation(g, u, n * F, c.expert_act, g);
+    {
+      OpCost cost = mm(xw.gate, n);
+      OpScope op(tracer, site::expert_gate, layer, expert, cost.bytes, cost.flops);
+      k::matmul(in, n, xw.gate, g, &pool_);
+    }
+    {
+      OpCost cost = mm(xw.up, n);
+      OpScope op(tracer, site::expert_up, layer, expert, cost.bytes, cost.flops);
+      k::matmul(in, n, xw.up, u, &pool_);
+    }
+    {
+      OpCost cost = elementwise_cost(n * F, 2, 1, 10);
+      OpScope op(tracer, site::expert_act, layer, expert, cost.bytes, cost.flops);
+      k::gated_activation(g, u, n * F, c.expert_act, g);
+    }
     float* y = in;  // the input batch is no longer needed: reuse it for the expert output
-    k::matmul(g, n, xw.down, y, &pool_);
+    {
+      OpCost cost = mm(xw.down, n);
+      OpScope op(tracer, site::expert_down, layer, expert, cost.bytes, cost.flops);
+      k::matmul(g, n, xw.down, y, &pool_);
+    }
+    OpScope op(tracer, site::moe_combine, layer, expert, 4 * 3 * n * D, 2 * n * D);
     for (int64_t r = 0; r < n; ++r) {
       const float gate = gates[rows[r]];
       float* dst = out + (rows[r] / K) * D;
@@ -165,24 +273,46 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, ForwardProbe* probe) {
     const int64_t Fs = c.shared_ffn;
     float* g = sized(ws_.moe_gate, T * Fs);
     float* u = sized(ws_.moe_up, T * Fs);
-    k::matmul(x, T, w.shared_gate, g, &pool_);
-    k::matmul(x, T, w.shared_up, u, &pool_);
-    k::gated_activation(g, u, T * Fs, c.shared_act, g);
+    {
+      OpCost cost = mm(w.shared_gate, T);
+      OpScope op(tracer, site::shared_gate, layer, -1, cost.bytes, cost.flops);
+      k::matmul(x, T, w.shared_gate, g, &pool_);
+    }
+    {
+      OpCost cost = mm(w.shared_up, T);
+      OpScope op(tracer, site::shared_up, layer, -1, cost.bytes, cost.flops);
+      k::matmul(x, T, w.shared_up, u, &pool_);
+    }
+    {
+      OpCost cost = elementwise_cost(T * Fs, 2, 1, 10);
+      OpScope op(tracer, site::shared_act, layer, -1, cost.bytes, cost.flops);
+      k::gated_activation(g, u, T * Fs, c.shared_act, g);
+    }
     float* mlp = sized(ws_.shared, T * D);
-    k::matmul(g, T, w.shared_down, mlp, &pool_);
+    {
+      OpCost cost = mm(w.shared_down, T);
+      OpScope op(tracer, site::shared_down, layer, -1, cost.bytes, cost.flops);
+      k::matmul(g, T, w.shared_down, mlp, &pool_);
+    }
     constexpr float kInvSqrt2 = 0.70710678118654752f;
     for (int64_t i = 0; i < T * D; ++i) out[i] = (out[i] + mlp[i]) * kInvSqrt2;
   }
+  OpScope op(tracer, site::moe_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
   add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data());
 }
 
-void Model::output(int64_t T, bool all_logits, float* logits) {
+void Model::output(int64_t T, bool all_logits, float* logits, trace::Tracer* tracer) {
   const ModelConfig& c = config_;
   const int64_t D = c.d_model, V = c.vocab_size;
   const int64_t rows = all_logits ? T : 1;
   const float* h = ws_.h.data() + (T - rows) * D;
   float* y = sized(ws_.x, rows * D);
-  k::rmsnorm(h, weights_->final_norm, c.rms_eps, rows, D, y);
+  {
+    OpScope op(tracer, site::out_norm, -1, -1, 4 * (2 * rows * D + D), 4 * rows * D);
+    k::rmsnorm(h, weights_->final_norm, c.rms_eps, rows, D, y);
+  }
+  OpCost cost = mm(weights_->lm_head, rows);
+  OpScope op(tracer, site::out_head, -1, -1, cost.bytes, cost.flops + 2 * rows * V);
   k::matmul(y, rows, weights_->lm_head, logits, &pool_);
   const float mult = c.output_multiplier, cap = c.final_logit_softcap;
   for (int64_t i = 0; i < rows * V; ++i) {

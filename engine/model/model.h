@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "engine/config/model_config.h"
-#include "engine/model/forward_probe.h"
 #include "engine/model/kv_cache.h"
+#include "engine/trace/tracer.h"
 #include "engine/weights/model_weights.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -25,12 +25,15 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return *weights_; }
   kernels::ThreadPool& pool() { return pool_; }
+  int n_threads() const { return pool_.size(); }
 
   // Runs tokens[T] at positions cache.length() .. +T-1 and appends their keys and values to the
-  // cache. logits receives [T, V] when all_logits, else [1, V] for the last token.
-  // Throws moescope::Error for ids outside the vocabulary or when the cache has no room.
+  // cache. logits receives [T, V] when all_logits, else [1, V] for the last token. With a
+  // tracer, routing, attention maps and op timings are reported as its capture settings ask
+  // (the caller sets the tracer's step). Throws moescope::Error for ids outside the vocabulary
+  // or when the cache has no room.
   void forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits,
-               ForwardProbe* probe = nullptr);
+               trace::Tracer* tracer = nullptr);
 
  private:
   // Scratch of one forward call, grown on demand and reused.
@@ -40,12 +43,12 @@ class Model {
     std::vector<int32_t> ids;                        // [T, K]
     std::vector<float> moe_in, moe_gate, moe_up, moe_out, shared;  // expert batches
     std::vector<int64_t> positions, expert_rows;
-    std::vector<float> attn_probs;  // [Hq, T, S] when a probe wants them
+    std::vector<float> attn_probs;  // [Hq, T, S] when the tracer wants them
   };
 
-  void attention_block(int64_t layer, int64_t t, int64_t p0, KvCache& cache, ForwardProbe* probe);
-  void moe_block(int64_t layer, int64_t t, int64_t p0, ForwardProbe* probe);
-  void output(int64_t t, bool all_logits, float* logits);
+  void attention_block(int64_t layer, int64_t t, int64_t p0, KvCache& cache, trace::Tracer* tracer);
+  void moe_block(int64_t layer, int64_t t, int64_t p0, trace::Tracer* tracer);
+  void output(int64_t t, bool all_logits, float* logits, trace::Tracer* tracer);
 
   ModelConfig config_;
   std::shared_ptr<const ModelWeights> weights_;

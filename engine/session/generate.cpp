@@ -25,7 +25,8 @@ double GenerationStats::decode_tokens_per_second() const {
 GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> prompt,
                          const GenerationOptions& options,
                          const std::function<bool(const GeneratedToken&)>& on_token,
-                         ForwardProbe* probe) {
+                         trace::Tracer* tracer,
+                         const std::function<void(std::span<const float>)>& on_prompt) {
   const ModelConfig& c = model.config();
   if (prompt.empty()) fail("the prompt is empty (expected at least one token)");
   if (options.max_tokens < 0) fail("--max-tokens is ", options.max_tokens, ", expected >= 0");
@@ -43,8 +44,18 @@ GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> 
   std::vector<float> logits(size_t(c.vocab_size));
 
   auto t0 = std::chrono::steady_clock::now();
-  model.forward(prompt, cache, logits.data(), false, probe);
-  stats.prefill_seconds = seconds_since(t0);
+  if (tracer) tracer->set_step(0);
+  if (options.prompt_logits) {
+    const size_t V = size_t(c.vocab_size);
+    std::vector<float> all(prompt.size() * V);
+    model.forward(prompt, cache, all.data(), true, tracer);
+    stats.prefill_seconds = seconds_since(t0);
+    std::copy(all.end() - long(V), all.end(), logits.begin());
+    if (on_prompt) on_prompt(all);
+  } else {
+    model.forward(prompt, cache, logits.data(), false, tracer);
+    stats.prefill_seconds = seconds_since(t0);
+  }
   if (options.max_tokens == 0) return stats;
 
   auto t1 = std::chrono::steady_clock::now();
@@ -64,7 +75,8 @@ GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> 
     }
     if (stats.generated_tokens >= options.max_tokens) break;
     int32_t id = tok.choice.id;
-    model.forward(std::span<const int32_t>(&id, 1), cache, logits.data(), false, probe);
+    if (tracer) tracer->set_step(step + 1);
+    model.forward(std::span<const int32_t>(&id, 1), cache, logits.data(), false, tracer);
   }
   stats.decode_seconds = seconds_since(t1);
   return stats;

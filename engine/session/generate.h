@@ -15,6 +15,9 @@ struct GenerationOptions {
   int64_t max_tokens = 64;
   SamplingParams sampling;
   bool stop_at_eos = false;  // the reference runner never stops on EOS (grok-architecture.md 6)
+  // Compute the logits of every prompt position (for prompt log-probabilities), not only the
+  // last: one more output projection per prompt token.
+  bool prompt_logits = false;
 };
 
 struct GenerationStats {
@@ -39,9 +42,13 @@ struct GeneratedToken {
 // Generates after prompt into cache (which must be empty or hold a prefix of the same
 // sequence; the prompt is appended). on_token returns false to stop. Throws moescope::Error when
 // prompt plus max_tokens does not fit the cache.
+// With options.prompt_logits, on_prompt receives the prefill's logits [T, V] before the first
+// token is sampled. With a tracer, each forward call is reported as its step (0 = prefill,
+// n = n-th decode).
 GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> prompt,
                          const GenerationOptions& options,
                          const std::function<bool(const GeneratedToken&)>& on_token,
-                         ForwardProbe* probe = nullptr);
+                         trace::Tracer* tracer = nullptr,
+                         const std::function<void(std::span<const float>)>& on_prompt = {});
 
 }  // namespace moescope

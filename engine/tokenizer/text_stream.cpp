@@ -23,6 +23,18 @@ size_t complete_prefix(const std::string& s) {
 
 }  // namespace
 
+std::string token_text_in_context(const Tokenizer& tok, std::span<const int32_t> ids, size_t p) {
+  constexpr size_t kWindow = 4;  // enough preceding pieces for spaces and multi-byte characters
+  const size_t w = p > kWindow ? p - kWindow : 0;
+  const std::string with = tok.decode(ids.subspan(w, p + 1 - w));
+  const std::string without = p > w ? tok.decode(ids.subspan(w, p - w)) : std::string();
+  if (with.size() >= without.size() && with.compare(0, without.size(), without) == 0) {
+    std::string text = with.substr(without.size());
+    if (complete_prefix(text) == text.size() && !text.empty()) return text;
+  }
+  return tok.piece(ids[p]);
+}
+
 TextStream::TextStream(const Tokenizer& tok, std::span<const int32_t> prompt)
     : tok_(tok), ids_(prompt.begin(), prompt.end()) {
   prompt_chars_ = tok_.decode(ids_).size();

@@ -37,6 +37,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 // The tokenizer file inside a model directory (tokenizer.model), or "" when there is none.
 std::string find_tokenizer_file(const std::string& model_dir);
 
+// The text token ids[p] adds in context: decode(ids[w..p]) minus decode(ids[w..p-1]) over a
+// short window w, so a piece's leading space shows; a piece that only completes part of a
+// character (byte fallback) shows as its vocabulary entry instead.
+std::string token_text_in_context(const Tokenizer& tok, std::span<const int32_t> ids, size_t p);
+
 // Streams generated text: decode(prompt + generated) minus decode(prompt), so SentencePiece's
 // leading-space and byte-fallback pieces come out right. Holds back a trailing incomplete UTF-8
 // sequence until the next token completes it.

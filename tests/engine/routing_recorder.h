@@ -1,25 +1,36 @@
-// A ForwardProbe that keeps every routing decision, for tests that compare router outputs.
+// A trace sink that keeps every routing decision, for tests that compare router outputs.
+// tracer() is a Tracer with routing capture only, to pass to Model::forward.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <vector>
 
-#include "engine/model/forward_probe.h"
+#include "engine/trace/tracer.h"
 
 namespace moescope::test {
 
-class RoutingRecorder : public ForwardProbe {
+class RoutingRecorder : public trace::TraceSink {
  public:
   RoutingRecorder(int64_t layers, int64_t experts, int64_t top_k)
-      : layers_(layers), experts_(experts), top_k_(top_k) {}
+      : layers_(layers), experts_(experts), top_k_(top_k), tracer_(this, routing_only()) {}
 
-  void on_routing(int64_t layer, int64_t p0, int64_t t, int64_t n_experts, int64_t top_k,
-                  const float* probs, const int32_t* ids, const float* gates) override {
-    grow(p0 + t);
-    for (int64_t i = 0; i < t; ++i) {
-      const int64_t pos = p0 + i;
-      std::copy_n(probs + i * experts_, experts_, &probs_[index(layer, pos) * experts_]);
-      std::copy_n(ids + i * top_k_, top_k_, &ids_[index(layer, pos) * top_k_]);
-      std::copy_n(gates + i * top_k_, top_k_, &gates_[index(layer, pos) * top_k_]);
+  trace::Tracer* tracer() { return &tracer_; }
+
+  int64_t begin_run(const trace::RunInfo&) override { return 1; }
+  void end_run(int64_t, trace::RunStatus, int64_t, const std::string&) override {}
+  void token(int64_t, const trace::TokenEvent&) override {}
+  void attention(int64_t, const trace::AttentionBlock&) override {}
+  void op(int64_t, const trace::OpEvent&) override {}
+  void routing(int64_t, const trace::RoutingBlock& b) override {
+    EXPECT_EQ(b.n_experts, experts_);
+    EXPECT_EQ(b.top_k, top_k_);
+    grow(b.p0 + b.t);
+    for (int64_t i = 0; i < b.t; ++i) {
+      const int64_t pos = b.p0 + i;
+      std::copy_n(b.probs + i * experts_, experts_, &probs_[index(b.layer, pos) * experts_]);
+      std::copy_n(b.ids + i * top_k_, top_k_, &ids_[index(b.layer, pos) * top_k_]);
+      std::copy_n(b.gates + i * top_k_, top_k_, &gates_[index(b.layer, pos) * top_k_]);
     }
   }
 
@@ -47,7 +58,14 @@ class RoutingRecorder : public ForwardProbe {
     positions_ = n;
   }
 
+  static trace::CaptureSettings routing_only() {
+    trace::CaptureSettings c;
+    c.ops = false;
+    return c;
+  }
+
   int64_t layers_, experts_, top_k_, positions_ = 0;
+  trace::Tracer tracer_;
   std::vector<float> probs_, gates_;
   std::vector<int32_t> ids_;
 };

@@ -43,7 +43,7 @@ std::vector<float> run_chunked(const TinyModel& m, const std::vector<int64_t>& c
     size_t n = i < chunks.size() && chunks[i] > 0 ? size_t(chunks[i]) : kIds.size() - at;
     n = std::min(n, kIds.size() - at);
     model.forward(std::span<const int32_t>(kIds.data() + at, n), cache, out.data() + at * V, true,
-                  probe);
+                  probe ? probe->tracer() : nullptr);
     at += n;
   }
   EXPECT_EQ(cache.length(), int64_t(kIds.size()));

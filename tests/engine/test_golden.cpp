@@ -67,7 +67,7 @@ TEST_P(Golden, LogitsAndRoutingOfThePrompt) {
   KvCache cache(c, T);
   test::RoutingRecorder routing(L, E, K);
   std::vector<float> logits(size_t(T * c.vocab_size));
-  model.forward(prompt_, cache, logits.data(), true, &routing);
+  model.forward(prompt_, cache, logits.data(), true, routing.tracer());
 
   const auto want_logits = read<float>(*golden_, "logits", DType::F32);
   ASSERT_EQ(want_logits.size(), logits.size());
