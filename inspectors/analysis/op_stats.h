@@ -8,7 +8,8 @@
 //   GB/s         sum(bytes) / sum(d): bytes per nanosecond is exactly 10^9 bytes per second
 //   GFLOP/s      sum(flops) / sum(d)
 //   of ceiling   GB/s / MachineCeilings::read_gbps, GFLOP/s / MachineCeilings::gemm_gflops
-//                (NaN without ceilings; the all-threads read rate, since ops run on the pool)
+//                (NaN without ceilings; the all-threads read rate, since ops run on the pool;
+//                small ops whose data sit in cache can exceed the memory-read ceiling)
 // Ratios of sums, not means of per-op rates, so a few tiny ops cannot dominate.
 // Cost: O(n) to group (names are interned ids), O(n) on average for the percentiles.
 #pragma once
