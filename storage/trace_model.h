@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <shared_mutex>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/trace/sink.h"
@@ -39,9 +41,12 @@ class TraceModel : public trace::TraceSink {
   uint64_t version() const;
 
  private:
-  RunData* find(int64_t run);
+  RunData* find(int64_t run);  // with mutex_ held exclusively; bumps the versions
   mutable std::shared_mutex mutex_;
   std::map<int64_t, std::unique_ptr<RunData>> runs_;
+  // Per run, the interned (name, kind) of each op site: sites are static, so their address is
+  // a key that saves two string lookups per op.
+  std::map<int64_t, std::unordered_map<const trace::OpSite*, std::pair<int32_t, int32_t>>> sites_;
   uint64_t version_ = 0;
 };
 

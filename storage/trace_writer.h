@@ -23,12 +23,16 @@ struct WriterOptions {
   size_t queue_bytes = size_t(64) << 20;  // bound on queued event payload
   int commit_interval_ms = 50;            // the longest an event waits before it is committed
   TraceModel* model = nullptr;            // fed with every event, after it is dequeued
+  // Caps the file's size (SQLite's max_page_count); 0 = no cap. Reaching it is handled like a
+  // full disk: reported once through error(), everything committed before stays readable.
+  int64_t max_file_bytes = 0;
 };
 
 struct WriterStats {
   int64_t events_written = 0;
   int64_t routing_records = 0;  // (position, layer) decisions written
   int64_t commits = 0;
+  int64_t bytes_queued = 0;  // now: copied in, not yet processed by the writer thread
   int64_t bytes_queued_peak = 0;
   DropCounts dropped;
 };
