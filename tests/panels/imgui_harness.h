@@ -7,6 +7,8 @@
 
 #include <functional>
 
+#include "inspectors/widgets/plot_frame.h"
+
 namespace moescope::test {
 
 class ImGuiHarness {
@@ -29,8 +31,9 @@ class ImGuiHarness {
   void set_mouse_down(bool down) { ImGui::GetIO().MouseDown[0] = down; }
   void set_wheel(float w) { ImGui::GetIO().MouseWheel = w; }
 
-  // One frame; returns the number of vertices drawn.
+  // One frame (the plots' named rectangles start empty); returns the number of vertices drawn.
   int frame(const std::function<void()>& body) {
+    widgets::clear_named_rects();  // as the workbench does at the start of every frame
     ImGui::NewFrame();
     ImGui::SetNextWindowPos(ImVec2(0, 0));
     ImGui::SetNextWindowSize(ImGui::GetIO().DisplaySize);
