@@ -19,6 +19,9 @@ int cmd_tokenize(Args& args);
 int cmd_generate(Args& args);
 int cmd_eval(Args& args);
 int cmd_bench(Args& args);
+int cmd_gui(Args& args);
+// Whether `moescope` alone should open the workbench: built with it, and a display is there.
+bool gui_can_open();
 
 // The table of all commands, terminated by an entry with a null name.
 const Command* commands();

@@ -53,6 +53,18 @@ const Command kCommands[] = {
      "  --repeat R         runs; the median is reported (default 3)\n"
      "  --json             machine-readable output\n",
      cmd_bench},
+    {"gui", "the workbench: prompt, watch routing, attention and kernels live, browse runs",
+     "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --trace FILE.db    record runs here (default: workbench.db in the user's data directory)\n"
+     "  --open FILE.db     browse the runs of a trace file, without a model\n"
+     "  --threads N        CPU threads for the engine (default: all cores)\n"
+     "  --size WxH         window size (default 1600x960)\n"
+     "  --scale S          text size (default: the saved setting, 1 = 15 px)\n"
+     "  --config-dir DIR   settings and window layout (default ~/.config/moescope)\n"
+     "  --script FILE      run a script of actions (see app/gui/script.h), then exit\n"
+     "  --screenshot-dir DIR  where the script's screenshots go\n"
+     "  --frame-stats FILE.json  write frame-time statistics at exit\n",
+     cmd_gui},
     {nullptr, nullptr, nullptr, nullptr},
 };
 
@@ -82,6 +94,15 @@ std::string default_model_dir() {
 }
 
 int run_cli(int argc, char** argv) {
+  if (argc < 2 && gui_can_open()) {
+    Args none("gui", {});
+    try {
+      return cmd_gui(none);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "moescope: error: %s\n", e.what());
+      return 1;
+    }
+  }
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
     print_help(stdout);
