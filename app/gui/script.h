@@ -8,7 +8,8 @@
 //                             set expert_load.metric share, set attention.head 3
 //   generate | stop | clear   as the console's buttons
 //   wait done [SECONDS]       until the engine is idle and the run fully recorded (default 300)
-//   wait tokens N [SECONDS]   until the live run has generated N tokens
+//   wait tokens N [SECONDS]   until the live run has generated N tokens (fails when it ends
+//                             with fewer)
 //   wait model [SECONDS]      until the model is loaded
 //   wait frames N | wait seconds S
 //   open PANEL                show a panel (select its tab, or raise its window)

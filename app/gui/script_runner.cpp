@@ -83,7 +83,13 @@ bool ScriptRunner::waiting_done(Workbench& wb, double now_s) {
       return closed || e.live_run < 0;
     }
     case Wait::Tokens:
-      return e.state != panels::EngineState::Generating || e.generated >= count_;
+      if (e.generated >= count_) return true;
+      if (e.state != panels::EngineState::Generating) {
+        fail(s, "the engine is idle with " + std::to_string(e.generated) + " of " +
+                    std::to_string(count_) + " tokens generated");
+        return false;
+      }
+      return false;
     case Wait::Model:
       return e.state != panels::EngineState::Loading;
     case Wait::Frames:
@@ -340,6 +346,18 @@ bool ScriptRunner::dump(Workbench& wb, const std::string& file, std::string* err
     }
     run["token_ids"] = ids;
     run["routing_rows"] = rows;
+    // Each layer's first choice per position (-1: not recorded), for checks against pixels.
+    nlohmann::json first = nlohmann::json::array();
+    const int64_t k = r.info.top_k;
+    for (const auto& l : r.routing) {
+      nlohmann::json f = nlohmann::json::array();
+      for (size_t p = 0; p < l.present.size(); ++p)
+        f.push_back(l.present[p] && k > 0 && l.ids.size() >= (p + 1) * size_t(k)
+                        ? l.ids[p * size_t(k)]
+                        : -1);
+      first.push_back(f);
+    }
+    run["first_choice"] = first;
     j["run"] = run;
   });
   std::ofstream out(path(file));
