@@ -19,6 +19,9 @@ int cmd_tokenize(Args& args);
 int cmd_generate(Args& args);
 int cmd_eval(Args& args);
 int cmd_bench(Args& args);
+int cmd_run(Args& args);
+int cmd_runs(Args& args);
+int cmd_export(Args& args);
 int cmd_gui(Args& args);
 // Whether `moescope` alone should open the workbench: built with it, and a display is there.
 bool gui_can_open();

@@ -38,6 +38,29 @@ const Command kCommands[] = {
      "  --stop-at-eos      stop when the model produces EOS\n"
      "  --threads N        CPU threads (default: all cores)\n",
      cmd_generate},
+    {"run", "generate and record the run (routing, attention, op timings) into a trace file",
+     "  --trace FILE.db    the SQLite trace file (created or appended to)\n"
+     "  --model DIR, --prompt TEXT | --prompt-file FILE, --max-tokens N, --temperature T,\n"
+     "  --top-k K, --top-p P, --seed S, --stop-at-eos, --threads N   as for generate\n"
+     "  --no-routing       do not record router decisions\n"
+     "  --no-ops           do not record op timings\n"
+     "  --no-prompt-logprobs  skip the prompt tokens' log-probabilities\n"
+     "  --attention        record attention maps, within the budget below\n"
+     "  --attention-layers 0,2,5-7  --attention-heads 0-3  --attention-steps FIRST:LAST\n"
+     "  --attention-prompt-cells N  per head, cells of the prompt's map (default 1048576)\n"
+     "  --attention-budget-mb N     f16 payload cap over the run (default 256)\n"
+     "  --quiet            do not print the text\n",
+     cmd_run},
+    {"runs", "list the runs recorded in a trace file",
+     "  FILE.db            the trace file\n",
+     cmd_runs},
+    {"export", "export a recorded run as Perfetto/Chrome JSON, Tracy-style CSV or JSON",
+     "  FILE.db            the trace file\n"
+     "  --run N            the run (default: the last one)\n"
+     "  --format F         perfetto (ui.perfetto.dev, chrome://tracing), csv (per-op statistics\n"
+     "                     in tracy-csvexport columns) or json (the whole run); default perfetto\n"
+     "  --out FILE         where to write\n",
+     cmd_export},
     {"eval", "loss and perplexity of a model on a text file",
      "  --model DIR        model directory (default: the embedded default model)\n"
      "  --text-file FILE   the text to score\n"

@@ -100,7 +100,9 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
   };
 
   try {
-    KvCache cache(c, needed);
+    // One position more than generation needs, when it fits, so the last generated token can be
+    // run through the model too and every recorded token has its routing.
+    KvCache cache(c, std::min<int64_t>(needed + 1, c.max_seq_len));
     const int64_t prefill_start = trace::now_ns();
     auto on_prompt = [&](std::span<const float> logits) {
       for (size_t p = 0; p < out.prompt_ids.size(); ++p) {
@@ -138,7 +140,7 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
           out.generated_ids.push_back(g.choice.id);
           trace::TokenEvent e;
           e.position = g.position;
-          e.step = g.step;
+          e.step = g.step + 1;  // sampled from step g.step's logits, processed by the next
           e.id = g.choice.id;
           e.phase = trace::TokenPhase::Generated;
           e.time_ns = trace::now_ns();
@@ -147,6 +149,13 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
           return keep_going;
         },
         &tracer, on_prompt);
+    const bool record_model = tracer.on(trace::kRouting) || tracer.on(trace::kAttention);
+    if (record_model && !out.generated_ids.empty() && cache.length() < cache.capacity()) {
+      std::vector<float> logits(size_t(c.vocab_size));
+      tracer.set_step(int64_t(out.generated_ids.size()));
+      model.forward(std::span<const int32_t>(&out.generated_ids.back(), 1), cache, logits.data(),
+                    false, &tracer);
+    }
   } catch (const std::exception& e) {
     out.status = trace::RunStatus::Aborted;
     out.error = e.what();

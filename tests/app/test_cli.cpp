@@ -10,43 +10,17 @@
 
 #include "engine/weights/safetensors.h"
 #include "tests/common/test_paths.h"
+#include "tests/app/cli_runner.h"
 #include "tests/common/tiny_checkpoint.h"
 
 namespace moescope {
 namespace {
 
+using test::CliRun;
+using test::moescope;
+using test::slurp;
+
 namespace fs = std::filesystem;
-
-struct CliRun {
-  int rc = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-CliRun moescope(const std::vector<std::string>& args) {
-  static const std::string dir = test::make_temp_dir("cli-out");
-  std::string cmd = quote(test::binary_dir() + "/moescope");
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + dir + "/out 2>" + dir + "/err";
-  int status = std::system(cmd.c_str());
-  CliRun r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(dir + "/out");
-  r.err = slurp(dir + "/err");
-  return r;
-}
 
 std::string tiny_model() {
   return test::assets_dir() + "/tiny-grok1-random";
@@ -235,6 +209,8 @@ TEST(CliErrors, UsageErrorsExitWithTwo) {
 
 namespace moescope {
 namespace {
+
+using test::slurp;
 
 // CI runs .ci/run, which runs the README's test command: the two must not drift apart.
 TEST(Readme, TestCommandIsTheOneCiRuns) {
