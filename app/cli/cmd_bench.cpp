@@ -1,4 +1,5 @@
-// `moescope bench`: prefill and decode tokens/s on a random prompt, and peak resident memory.
+// `moescope bench`: prefill and decode tokens/s on a random prompt, and peak resident memory;
+// with --ceilings, the machine's ceilings instead (bench_ceilings.h).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "app/cli/bench_ceilings.h"
 #include "app/cli/command_list.h"
 #include "app/cli/common_options.h"
 #include "app/cli/format.h"
@@ -32,6 +34,7 @@ int64_t peak_rss_bytes() {
 }  // namespace
 
 int cmd_bench(Args& args) {
+  if (args.flag("ceilings")) return bench_ceilings(args);
   const std::string dir = args.value("model", default_model_dir());
   const int64_t P = args.integer("prompt-tokens", 512), G = args.integer("gen-tokens", 128);
   const int threads = thread_option(args);

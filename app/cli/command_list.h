@@ -19,6 +19,7 @@ int cmd_tokenize(Args& args);
 int cmd_generate(Args& args);
 int cmd_eval(Args& args);
 int cmd_bench(Args& args);
+int cmd_probe(Args& args);
 int cmd_run(Args& args);
 int cmd_runs(Args& args);
 int cmd_export(Args& args);

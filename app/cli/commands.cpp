@@ -74,8 +74,23 @@ const Command kCommands[] = {
      "  --gen-tokens N     tokens to decode (default 128)\n"
      "  --threads N        CPU threads (default: all cores)\n"
      "  --repeat R         runs; the median is reported (default 3)\n"
-     "  --json             machine-readable output\n",
+     "  --json             machine-readable output\n"
+     "  --ceilings         instead, measure the machine's memory read bandwidth (1 and N\n"
+     "                     threads) and f32 GEMM rate, and save them for the op statistics\n"
+     "  --ceilings-file F  where (default: ~/.local/share/moescope/ceilings.json, or under\n"
+     "                     $XDG_DATA_HOME)\n"
+     "  --array-mb N       the read benchmark's array size (default 1024)\n",
      cmd_bench},
+    {"probe", "probe induction: rank attention heads on repeated random tokens",
+     "  induction          the probe (repeated random tokens [r1..rN, r1..rN])\n"
+     "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --length N         random tokens before the repeat (default 50)\n"
+     "  --seed S           random seed (default 1)\n"
+     "  --trace FILE.db    also record the run (tokens, routing, attention maps) there\n"
+     "  --top N            heads listed (default 20; 0 = all)\n"
+     "  --threads N        CPU threads (default: all cores)\n"
+     "  --json             machine-readable output\n",
+     cmd_probe},
     {"gui", "the workbench: prompt, watch routing, attention and kernels live, browse runs",
      "  --model DIR        model directory (default: the embedded default model)\n"
      "  --trace FILE.db    record runs here (default: workbench.db in the user's data directory)\n"

@@ -1,0 +1,124 @@
+// The ceilings benchmarks. Each rate is the best of several repetitions (the ceiling is what the
+// machine can do, so the fastest run is the estimate; slower ones measured interference).
+//   read bandwidth  = array bytes / seconds to sum a large array (10^9 bytes per GB); the array
+//                     is several times any last-level cache, read as 64-bit integers so the
+//                     reduction vectorises without reassociating floats
+//   GEMM rate       = 2 T K N / seconds of kernels::matmul F32 on y[T, N] = x[T, K] W^T,
+//                     T = 256, K = N = 1024 (10^9 flops per GFLOP)
+#include "app/cli/bench_ceilings.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
+#include "app/cli/common_options.h"
+#include "engine/core/error.h"
+#include "engine/session/machine_info.h"
+#include "inspectors/analysis/ceilings.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/thread_pool.h"
+
+namespace moescope::app {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+constexpr int kRepeats = 5;
+
+double seconds_since(clock_type::time_point t0) {
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+// Sum of words [begin, end): eight independent lanes the compiler turns into vector adds.
+uint64_t sum_words(const uint64_t* a, int64_t begin, int64_t end) {
+  uint64_t s[8] = {};
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8)
+    for (int l = 0; l < 8; ++l) s[l] += a[i + l];
+  for (; i < end; ++i) s[0] += a[i];
+  return s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+}
+
+double read_gbps(const std::vector<uint64_t>& a, int threads) {
+  kernels::ThreadPool pool(threads);
+  const int64_t n = int64_t(a.size());
+  std::atomic<uint64_t> total{0};  // keeps the sums alive; one add per chunk
+  double best = 0;
+  for (int r = 0; r < kRepeats; ++r) {
+    const auto t0 = clock_type::now();
+    pool.parallel_for(
+        n, [&](int64_t b, int64_t e) { total.fetch_add(sum_words(a.data(), b, e)); }, n / threads);
+    best = std::max(best, double(n) * 8.0 / seconds_since(t0) / 1e9);
+  }
+  if (total.load() != uint64_t(n) * kRepeats)  // every word is 1: a lost chunk is a bug
+    fail("memory read benchmark summed ", total.load(), " (expected ", uint64_t(n) * kRepeats, ")");
+  return best;
+}
+
+double gemm_gflops(int threads, int64_t T, int64_t K, int64_t N) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(size_t(N * K)), x(size_t(T * K)), y(size_t(T * N));
+  for (float& v : w) v = normal(rng);
+  for (float& v : x) v = normal(rng);
+  kernels::WeightMatrix wm;
+  wm.dtype = kernels::DType::F32;
+  wm.data = w.data();
+  wm.n = N;
+  wm.k = K;
+  kernels::ThreadPool pool(threads);
+  kernels::matmul(x.data(), T, wm, y.data(), &pool);  // warm-up: caches, pages, threads
+  double best = 0;
+  for (int r = 0; r < kRepeats; ++r) {
+    const auto t0 = clock_type::now();
+    kernels::matmul(x.data(), T, wm, y.data(), &pool);
+    best = std::max(best, 2.0 * double(T * K * N) / seconds_since(t0) / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
+
+int bench_ceilings(Args& args) {
+  const int threads = thread_option(args);
+  const int64_t array_mb = args.integer("array-mb", 1024);
+  const std::string path = args.value("ceilings-file", inspectors::default_ceilings_path());
+  const bool as_json = args.flag("json");
+  args.done();
+  if (array_mb < 16) throw UsageError("--array-mb must be >= 16");
+
+  inspectors::MachineCeilings c;
+  c.threads = threads;
+  {
+    // Written once with non-zero values so every page is really mapped before timing.
+    std::vector<uint64_t> a(size_t(array_mb) << 17, 1);
+    c.read_gbps_one_thread = read_gbps(a, 1);
+    c.read_gbps = threads > 1 ? read_gbps(a, threads) : c.read_gbps_one_thread;
+  }
+  c.gemm_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n);
+  const nlohmann::json machine = nlohmann::json::parse(machine_json(threads));
+  c.cpu = machine.value("cpu", "");
+  c.host = machine.value("host", "");
+  c.measured_unix_s = int64_t(std::time(nullptr));
+  inspectors::save_ceilings(path, c);
+
+  if (as_json) {
+    nlohmann::json j = inspectors::ceilings_to_json(c);
+    j["file"] = path;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("ceilings of %s (%s), saved to %s\n", c.host.c_str(), c.cpu.c_str(), path.c_str());
+    std::printf("  memory read, %lld MiB array:  %8.1f GB/s (1 thread)  %8.1f GB/s (%d threads)\n",
+                (long long)array_mb, c.read_gbps_one_thread, c.read_gbps, threads);
+    std::printf("  GEMM f32 T=%lld K=%lld N=%lld:   %8.1f GFLOP/s (%d threads)\n",
+                (long long)c.gemm_t, (long long)c.gemm_k, (long long)c.gemm_n, c.gemm_gflops,
+                threads);
+  }
+  return 0;
+}
+
+}  // namespace moescope::app
