@@ -28,7 +28,8 @@ struct TokenHead {
 struct RoutingHead {
   int64_t step, p0;
   int32_t layer, t, n_experts, top_k;
-};  // then probs f32[T, E], ids i32[T, K], gates f32[T, K]
+  int32_t has_logits, pad;
+};  // then probs f32[T, E], ids i32[T, K], gates f32[T, K], and logits f32[T, E] if present
 
 struct AttentionHead {
   int64_t step, q0, n_keys;
@@ -69,13 +70,15 @@ inline bool push_token(EventQueue& q, int64_t run, const trace::TokenEvent& e) {
 
 inline bool push_routing(EventQueue& q, int64_t run, const trace::RoutingBlock& b) {
   const size_t te = size_t(b.t) * size_t(b.n_experts), tk = size_t(b.t) * size_t(b.top_k);
-  RoutingHead h{b.step, b.p0, b.layer, b.t, b.n_experts, b.top_k};
-  return q.push(RecordKind::Routing, run, sizeof(h) + 4 * (te + 2 * tk), [&](uint8_t* d) {
+  RoutingHead h{b.step, b.p0, b.layer, b.t, b.n_experts, b.top_k, b.logits != nullptr, 0};
+  const size_t logits = b.logits ? te : 0;
+  return q.push(RecordKind::Routing, run, sizeof(h) + 4 * (te + 2 * tk + logits), [&](uint8_t* d) {
     std::memcpy(d, &h, sizeof(h));
     d += sizeof(h);
     std::memcpy(d, b.probs, 4 * te);
     std::memcpy(d + 4 * te, b.ids, 4 * tk);
     std::memcpy(d + 4 * (te + tk), b.gates, 4 * tk);
+    if (b.logits) std::memcpy(d + 4 * (te + 2 * tk), b.logits, 4 * te);
   });
 }
 
@@ -129,6 +132,7 @@ inline trace::RoutingBlock decode_routing(const uint8_t* p) {
   b.probs = reinterpret_cast<const float*>(p);
   b.ids = reinterpret_cast<const int32_t*>(p + 4 * te);
   b.gates = reinterpret_cast<const float*>(p + 4 * (te + tk));
+  b.logits = h.has_logits ? reinterpret_cast<const float*>(p + 4 * (te + 2 * tk)) : nullptr;
   return b;
 }
 

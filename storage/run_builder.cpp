@@ -49,7 +49,7 @@ void set_token(RunData& run, TokenRecord t) {
 
 void set_routing(RunData& run, int32_t layer, int64_t p0, int32_t t, int32_t n_experts,
                  int32_t top_k, const float* probs, const int32_t* ids, const float* gates,
-                 const BlockSteps& steps) {
+                 const float* logits, const BlockSteps& steps) {
   if (layer < 0 || p0 < 0 || t <= 0 || n_experts <= 0 || top_k <= 0) return;
   if (run.routing.size() <= size_t(layer)) run.routing.resize(size_t(layer) + 1);
   LayerRouting& r = run.routing[size_t(layer)];
@@ -62,12 +62,14 @@ void set_routing(RunData& run, int32_t layer, int64_t p0, int32_t t, int32_t n_e
     r.probs.resize(end * e);
     r.ids.resize(end * k);
     r.gates.resize(end * k);
+    r.logits.resize(end * e, std::numeric_limits<float>::quiet_NaN());
     r.present.resize(end);
     r.step.resize(end);
   }
   std::memcpy(&r.probs[size_t(p0) * e], probs, sizeof(float) * size_t(t) * e);
   std::memcpy(&r.ids[size_t(p0) * k], ids, sizeof(int32_t) * size_t(t) * k);
   std::memcpy(&r.gates[size_t(p0) * k], gates, sizeof(float) * size_t(t) * k);
+  if (logits) std::memcpy(&r.logits[size_t(p0) * e], logits, sizeof(float) * size_t(t) * e);
   for (int32_t i = 0; i < t; ++i) {
     r.present[size_t(p0) + size_t(i)] = 1;
     r.step[size_t(p0) + size_t(i)] = steps.at(i);

@@ -27,12 +27,13 @@ struct BlockSteps {
   int64_t at(int64_t i) const { return step0 + i * stride; }
 };
 
-// Records positions p0 .. p0+T-1 of one layer (probs [T, E], ids [T, K], gates [T, K]), growing
+// Records positions p0 .. p0+T-1 of one layer (probs [T, E], ids [T, K], gates [T, K], logits
+// [T, E] or null), growing
 // the layer as needed; a later decision for a position replaces an earlier one. A layer's E and K
 // are fixed by its first block; a block of another shape is ignored (it breaks the contract).
 void set_routing(RunData& run, int32_t layer, int64_t p0, int32_t t, int32_t n_experts,
                  int32_t top_k, const float* probs, const int32_t* ids, const float* gates,
-                 const BlockSteps& steps);
+                 const float* logits, const BlockSteps& steps);
 
 void add_drops(DropCounts& to, const DropCounts& d);
 

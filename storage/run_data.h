@@ -34,6 +34,7 @@ struct LayerRouting {
   std::vector<float> probs;      // [P, E]
   std::vector<int32_t> ids;      // [P, K]
   std::vector<float> gates;      // [P, K]
+  std::vector<float> logits;     // [P, E] raw router logits; NaN where not recorded
   std::vector<uint8_t> present;  // [P]
   std::vector<int64_t> step;     // [P] the forward call that routed each position
 };

@@ -136,7 +136,7 @@ FROM tokens WHERE run_id = ?1 AND position >= ?2 ORDER BY position)sql");
 bool RunReader::read_routing(RunData& run, Cursor& c) {
   // +run_id keeps SQLite on the rowid range instead of scanning the run's whole index.
   Stmt s(db_, R"sql(
-SELECT rowid, layer, pos0, count, n_experts, top_k, step0, step_stride, probs, ids, gates
+SELECT rowid, layer, pos0, count, n_experts, top_k, step0, step_stride, probs, ids, gates, logits
 FROM routing WHERE rowid > ?1 AND +run_id = ?2 ORDER BY rowid)sql");
   s.bind(1, c.routing_rowid).bind(2, run.id);
   bool any = false;
@@ -157,8 +157,12 @@ FROM routing WHERE rowid > ?1 AND +run_id = ?2 ORDER BY rowid)sql");
     const auto probs = blob_vector<float>(s, 8);
     const auto ids = blob_vector<int32_t>(s, 9);
     const auto gates = blob_vector<float>(s, 10);
+    // Logits are optional (NULL when the engine did not report them).
+    const auto logits = blob_vector<float>(s, 11);
+    if (!logits.empty() && logits.size() != size_t(count) * size_t(e))
+      malformed(run.id, cat(where(), ": logits have ", s.bytes(11), " bytes, expected ", want_probs));
     set_routing(run, layer, pos0, int32_t(count), e, k, probs.data(), ids.data(), gates.data(),
-                BlockSteps{s.i64(6), s.i64(7)});
+                logits.empty() ? nullptr : logits.data(), BlockSteps{s.i64(6), s.i64(7)});
     any = true;
   }
   return any;

@@ -97,6 +97,7 @@ CREATE TABLE routing(
   probs BLOB NOT NULL,
   ids BLOB NOT NULL,
   gates BLOB NOT NULL,
+  logits BLOB,
   PRIMARY KEY(run_id, layer, pos0));
 CREATE TABLE ops(
   run_id INTEGER NOT NULL,
@@ -164,6 +165,7 @@ CREATE TABLE routing_v2(
   probs BLOB NOT NULL,
   ids BLOB NOT NULL,
   gates BLOB NOT NULL,
+  logits BLOB,
   PRIMARY KEY(run_id, layer, pos0));
 INSERT INTO routing_v2(run_id, layer, pos0, count, n_experts, top_k, step0, step_stride, probs,
                        ids, gates)

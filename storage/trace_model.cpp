@@ -56,7 +56,7 @@ void TraceModel::token(int64_t run, const trace::TokenEvent& e) {
 void TraceModel::routing(int64_t run, const trace::RoutingBlock& b) {
   std::unique_lock lock(mutex_);
   if (RunData* r = find(run))
-    set_routing(*r, b.layer, b.p0, b.t, b.n_experts, b.top_k, b.probs, b.ids, b.gates,
+    set_routing(*r, b.layer, b.p0, b.t, b.n_experts, b.top_k, b.probs, b.ids, b.gates, b.logits,
                 BlockSteps{b.step, 0});
 }
 

@@ -101,7 +101,7 @@ INSERT OR REPLACE INTO tokens(run_id, position, step, token_id, text, phase, log
   // OR REPLACE: a position routed twice in one run keeps its last decision, as the model does.
   s->insert_routing_ = Stmt(db, R"sql(
 INSERT OR REPLACE INTO routing(run_id, layer, pos0, count, n_experts, top_k, step0, step_stride,
-  probs, ids, gates) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11))sql");
+  probs, ids, gates, logits) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql");
   s->insert_op_ = Stmt(db, R"sql(
 INSERT INTO ops(run_id, step, name_id, kind_id, layer, expert, device, stream, start_ns, end_ns,
   bytes, flops) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12))sql");
@@ -196,7 +196,7 @@ void TraceStore::token(int64_t run, const trace::TokenEvent& e) {
 void TraceStore::routing(int64_t run, const trace::RoutingBlock& b) {
   begin();
   PendingRouting& p = routing_[{run, b.layer}];
-  const size_t width = size_t(b.n_experts) + 2 * size_t(b.top_k);  // 4-byte values per position
+  const size_t width = size_t(b.n_experts) * (b.logits ? 2 : 1) + 2 * size_t(b.top_k);  // 4-byte values per position
   if (p.count > 0) {
     // Extend the row only with the next positions, of the same shape, keeping its step pattern
     // (the whole row one step, or one step more per position) and its size bounded.
@@ -204,7 +204,7 @@ void TraceStore::routing(int64_t run, const trace::RoutingBlock& b) {
         b.p0 == p.pos0 + p.count && b.n_experts == p.n_experts && b.top_k == p.top_k;
     const bool same_step = p.stride != 1 && b.step == p.step0;
     const bool next_step = p.stride != 0 && b.t == 1 && b.step == p.step0 + p.count;
-    if (contiguous && (same_step || next_step) &&
+    if (contiguous && (same_step || next_step) && p.has_logits == (b.logits != nullptr) &&
         4 * width * size_t(p.count + b.t) <= kMaxRoutingRowBytes) {
       p.stride = same_step ? 0 : 1;
     } else {
@@ -217,11 +217,13 @@ void TraceStore::routing(int64_t run, const trace::RoutingBlock& b) {
     p.stride = b.t == 1 ? -1 : 0;
     p.n_experts = b.n_experts;
     p.top_k = b.top_k;
+    p.has_logits = b.logits != nullptr;
   }
   const size_t t = size_t(b.t);
   p.probs.insert(p.probs.end(), b.probs, b.probs + t * size_t(b.n_experts));
   p.ids.insert(p.ids.end(), b.ids, b.ids + t * size_t(b.top_k));
   p.gates.insert(p.gates.end(), b.gates, b.gates + t * size_t(b.top_k));
+  if (b.logits) p.logits.insert(p.logits.end(), b.logits, b.logits + t * size_t(b.n_experts));
   p.count += b.t;
   txn_bytes_ += 4 * width * t;
   ++txn_events_.routing;
@@ -239,13 +241,16 @@ void TraceStore::write_routing_row(int64_t run, int32_t layer, PendingRouting& p
       .bind(8, int64_t(std::max(0, p.stride)))
       .bind_blob(9, p.probs.data(), 4 * p.probs.size())
       .bind_blob(10, p.ids.data(), 4 * p.ids.size())
-      .bind_blob(11, p.gates.data(), 4 * p.gates.size())
-      .run();
+      .bind_blob(11, p.gates.data(), 4 * p.gates.size());
+  if (p.has_logits) insert_routing_.bind_blob(12, p.logits.data(), 4 * p.logits.size());
+  else insert_routing_.bind_null(12);
+  insert_routing_.run();
   // Keep the vectors' capacity: the next row of this layer reuses it.
   p.count = 0;
   p.probs.clear();
   p.ids.clear();
   p.gates.clear();
+  p.logits.clear();
 }
 
 void TraceStore::attention(int64_t run, const trace::AttentionBlock& b) {

@@ -63,7 +63,8 @@ class TraceStore {
   struct PendingRouting {
     int64_t pos0 = 0, count = 0, step0 = 0;
     int32_t n_experts = 0, top_k = 0, stride = 0;
-    std::vector<float> probs, gates;  // [count, E], [count, K]
+    bool has_logits = false;
+    std::vector<float> probs, gates, logits;  // [count, E], [count, K], [count, E] or empty
     std::vector<int32_t> ids;         // [count, K]
   };
 

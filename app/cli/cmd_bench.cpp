@@ -9,6 +9,7 @@
 #include <random>
 
 #include "app/cli/bench_ceilings.h"
+#include "app/cli/bench_trace.h"
 #include "app/cli/command_list.h"
 #include "app/cli/common_options.h"
 #include "app/cli/format.h"
@@ -35,6 +36,7 @@ int64_t peak_rss_bytes() {
 
 int cmd_bench(Args& args) {
   if (args.flag("ceilings")) return bench_ceilings(args);
+  if (args.flag("trace-overhead")) return bench_trace_overhead(args);
   const std::string dir = args.value("model", default_model_dir());
   const int64_t P = args.integer("prompt-tokens", 512), G = args.integer("gen-tokens", 128);
   const int threads = thread_option(args);

@@ -220,6 +220,7 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
     b.probs = probs;
     b.ids = ids;
     b.gates = gates;
+    b.logits = logits;
     tracer->routing(b);
   }
 

@@ -79,7 +79,7 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
                            const std::atomic<bool>* stop) {
   const ModelConfig& c = model.config();
   RunOutcome out;
-  out.prompt_ids = tok.encode(request.prompt);
+  out.prompt_ids = request.prompt_ids.empty() ? tok.encode(request.prompt) : request.prompt_ids;
   if (out.prompt_ids.empty()) fail("the prompt encodes to no tokens (expected some text)");
   GenerationOptions opt = request.generation;
   opt.prompt_logits = tracer.capture().prompt_logprobs;

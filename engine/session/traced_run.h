@@ -19,6 +19,7 @@ namespace moescope {
 
 struct RunRequest {
   std::string prompt;
+  std::vector<int32_t> prompt_ids;  // when not empty, the prompt's tokens (prompt is not encoded)
   GenerationOptions generation;
   std::string model_name;  // for the run record (e.g. the directory's basename)
   std::string model_dir;

@@ -85,6 +85,9 @@ struct RoutingBlock {
   const float* probs = nullptr;  // [T, E] softmax over all experts, f32
   const int32_t* ids = nullptr;  // [T, K] selected experts, most probable first
   const float* gates = nullptr;  // [T, K] mixing weights used
+  // [T, E] the router's raw logits (before any soft-cap), or null. The softmax hides their
+  // level, which the router z-loss and logit-growth diagnostics need.
+  const float* logits = nullptr;
 };
 
 // Post-softmax attention of one (layer, head) for queries q0 .. q0+Q-1 over keys 0 .. S-1.

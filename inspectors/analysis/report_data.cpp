@@ -4,10 +4,9 @@
 
 namespace moescope::inspectors {
 
-const char* const kZLossUnavailable =
-    "unavailable: L_z = (1/T) sum_t (log sum_i exp x_t,i)^2 needs the router logits x; the "
-    "trace stores softmax probabilities, which a shift of x leaves unchanged, so log-sum-exp "
-    "cannot be recovered from them";
+const char* const kZLossDefinition =
+    "(1/T) sum_t (log sum_i exp x_t,i)^2 over the recorded router logits x (ST-MoE), no "
+    "coefficient; n/a for traces written without logits";
 
 ReportData compute_report(const storage::RunData& run, const ReportOptions& options) {
   ReportData d;

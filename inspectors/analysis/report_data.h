@@ -32,7 +32,7 @@ struct ReportData {
 
 ReportData compute_report(const storage::RunData& run, const ReportOptions& options);
 
-// The text naming the router z-loss as unavailable (both renderers print it).
-extern const char* const kZLossUnavailable;
+// The router z-loss's definition (both renderers print it).
+extern const char* const kZLossDefinition;
 
 }  // namespace moescope::inspectors

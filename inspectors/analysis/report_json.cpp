@@ -73,7 +73,7 @@ json layer_json(const ReportData& d, size_t l) {
           {"aux_switch", num(s.aux_switch)},
           {"aux_hf_topk", num(s.aux_hf_topk)},
           {"aux_normalised", num(s.aux_normalised)},
-          {"router_z_loss", nullptr},
+          {"router_z_loss", num(s.router_z_loss)},
           {"router_entropy", num(s.router_entropy)},
           {"router_entropy_nats", num(s.router_entropy_nats)},
           {"top1_margin", num(s.top1_margin)},
@@ -105,7 +105,7 @@ json routing_json(const storage::RunData& run, const ReportData& d, const Report
              "k at perfect balance"},
             {"aux_normalised", "aux_hf_topk / k (MegaBlocks); 1 at perfect balance"},
             {"coefficient", "none: multiply by alpha (e.g. 0.01) for the training loss"},
-            {"router_z_loss", kZLossUnavailable},
+            {"router_z_loss", kZLossDefinition},
             {"drop_rate",
              "sum_i max(0, n_i - C) / (T k), C = ceil(T k / E * capacity_factor), "
              "the selected tokens as one batch"},

@@ -65,7 +65,7 @@ void routing_table(std::string& out, const storage::RunData& run, const ReportDa
   }
   out +=
       "layer tokens    CV max/mean load-H aux(1) aux(k) router-H margin top-k-p drop%"
-      " same1st% either%\n";
+      " same1st% either%  z-loss\n";
   for (size_t l = 0; l < d.routing.size(); ++l) {
     const LayerRoutingStats& s = d.routing[l];
     const ConsecutiveRates& c = d.consecutive[l];
@@ -73,7 +73,7 @@ void routing_table(std::string& out, const storage::RunData& run, const ReportDa
            num(s.max_over_mean, 9, 3) + num(s.load_entropy, 7, 3) + num(s.aux_switch, 7, 3) +
            num(s.aux_hf_topk, 7, 3) + num(s.router_entropy, 9, 3) + num(s.top1_margin, 7, 3) +
            num(s.topk_mass, 8, 3) + pct(s.drop_rate, 6, 1) + pct(c.same_first, 9, 1) +
-           pct(c.either, 8, 1) + "\n";
+           pct(c.either, 8, 1) + num(s.router_z_loss, 8, 3) + "\n";
   }
   const int32_t E = run.info.n_experts, K = run.info.top_k;
   out += format("random baseline: same first choice %.1f%%, either choice %.1f%% (E=%d, k=%d)\n",
@@ -85,7 +85,7 @@ void routing_table(std::string& out, const storage::RunData& run, const ReportDa
       "P_i over all k choices (HF; k at balance); no coefficient\n"
       "margin = mean p(1) - p(2); top-k-p = mean sum of the k largest probabilities (Grok-1's "
       "unrenormalised gate mass)\n";
-  out += std::string("router z-loss: ") + kZLossUnavailable + "\n";
+  out += std::string("z-loss = ") + kZLossDefinition + "\n";
 }
 
 void share_table(std::string& out, const ReportData& d) {

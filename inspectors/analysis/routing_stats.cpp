@@ -120,10 +120,15 @@ LayerRoutingStats layer_routing_stats(const storage::RunData& run, int32_t layer
   s.share.assign(size_t(E), kNaN);
   s.mean_prob.assign(size_t(E), 0.0);
 
-  double h_sum = 0, margin_sum = 0, mass_sum = 0, gate_sum = 0;
+  double h_sum = 0, margin_sum = 0, mass_sum = 0, gate_sum = 0, z_sum = 0;
+  bool all_logits = true;
   for (int64_t p = v.begin(range), end = v.end(range); p < end; ++p) {
     if (!v.present(p)) continue;
     ++s.tokens;
+    if (const float* x = v.logits(p); x && all_logits)
+      z_sum += router_z_loss(x, 1, E);
+    else
+      all_logits = false;
     const float* probs = v.probs(p);
     const int32_t* ids = v.ids(p);
     const float* gates = v.gates(p);
@@ -145,7 +150,7 @@ LayerRoutingStats layer_routing_stats(const storage::RunData& run, int32_t layer
     std::fill(s.mean_prob.begin(), s.mean_prob.end(), kNaN);
     s.cv = s.max_over_mean = s.load_entropy = s.aux_switch = s.aux_hf_topk = s.aux_normalised =
         s.router_entropy = s.router_entropy_nats = s.top1_margin = s.topk_mass = s.gate_sum =
-            s.drop_rate = kNaN;
+            s.drop_rate = s.router_z_loss = kNaN;
     s.capacity_factor = options.capacity_factor;
     return s;
   }
@@ -155,6 +160,7 @@ LayerRoutingStats layer_routing_stats(const storage::RunData& run, int32_t layer
   s.top1_margin = margin_sum / T;
   s.topk_mass = mass_sum / T;
   s.gate_sum = gate_sum / T;
+  s.router_z_loss = all_logits ? z_sum / T : kNaN;
   finish_loads(s, E, K, options.capacity_factor);
   return s;
 }

@@ -22,9 +22,12 @@
 //   gate sum        mean_t sum of the recorded gates (top-k mass for Grok-1, 1 when renormalised)
 //   capacity        C = ceil((T k / E) * capacity_factor), the selected tokens taken as one batch
 //   drop rate       sum_i max(0, n_i - C) / (T k): hypothetical (Grok inference never drops)
-// Router z-loss (ST-MoE) L_z = (1/T) sum_t (log sum_i exp x_t,i)^2 needs the logits x_t: the
-// trace stores softmax outputs, which are invariant to a shift of x_t, so log-sum-exp cannot
-// be recovered from them. router_z_loss() computes it from logits for when they are captured.
+//   router z-loss   (1/T) sum_t (log sum_i exp x_t,i)^2 (ST-MoE) over the raw router logits x_t,
+//                   which the trace records beside the probabilities (softmax outputs are
+//                   invariant to a shift of x_t, so log-sum-exp cannot come from them); NaN
+//                   when any token of the range has no logits (traces written before they
+//                   were captured). Grok-2's router soft-cap is applied before the softmax,
+//                   so its x_t are the capped values the softmax saw.
 //
 // Cost: O(T E) per layer (E logarithms per token, or additions only with a RoutingCache).
 #pragma once
@@ -63,6 +66,7 @@ struct LayerRoutingStats {
   int64_t capacity = 0;  // C
   int64_t dropped = 0;   // sum_i max(0, n_i - C)
   double drop_rate = 0;
+  double router_z_loss = 0;  // NaN without logits
 };
 
 // The per-token router quantities of one position: entropy of p_t in nats, top-1 margin

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "inspectors/analysis/position_range.h"
@@ -25,6 +26,13 @@ struct LayerView {
     return routing->ids.data() + p * top_k;
   }  // [K], best first
   const float* gates(int64_t p) const { return routing->gates.data() + p * top_k; }  // [K]
+  // The raw router logits [E] of p, or null where none were recorded (older traces, or
+  // positions whose logits are NaN).
+  const float* logits(int64_t p) const {
+    if (routing->logits.size() != size_t(n_positions * n_experts)) return nullptr;
+    const float* x = routing->logits.data() + p * n_experts;
+    return std::isnan(x[0]) ? nullptr : x;
+  }
   int64_t step(int64_t p) const { return routing->step[size_t(p)]; }
 
   // The range clipped to the positions this layer holds.

@@ -1,6 +1,7 @@
-// Recording from the command line: `run` writes a trace that `runs` lists and `export` turns into
-// Perfetto JSON, CSV and JSON; and a `run` killed with SIGKILL mid-generation leaves a file that
-// opens, holds every step committed before the kill, and shows the run as aborted.
+// Recording from the command line: `run` writes a trace that `runs` lists, `report` analyses and
+// `export` turns into Perfetto JSON, CSV and JSON; and a `run` killed with SIGKILL mid-generation
+// leaves a file that opens, holds every step committed before the kill, and shows the run as
+// aborted.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -68,6 +70,37 @@ TEST(TraceCli, RunRunsAndExport) {
   ASSERT_EQ(moescope({"export", db, "--format", "json", "--out", dir + "/r.json"}).rc, 0);
   auto run2 = nlohmann::json::parse(slurp(dir + "/r.json"));
   EXPECT_FALSE(run2.empty());
+
+  // report: text for people, JSON whose routing agrees with the file (every position routed
+  // to k experts per layer; z-loss from the recorded router logits).
+  CliRun text = moescope({"report", db, "--run", "1", "--head-metric", "previous"});
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find("Routing, whole run"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("previous"), std::string::npos) << text.out;
+  CliRun js = moescope({"report", db, "--run", "1", "--json"});
+  ASSERT_EQ(js.rc, 0) << js.err;
+  const auto report = nlohmann::json::parse(js.out);
+  const storage::RunData run1 = storage::TraceFile::open(db)->load(1);
+  const auto& layers = report["routing"]["layers"];
+  ASSERT_EQ(layers.size(), run1.routing.size());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    int64_t routed = 0;
+    for (const auto& n : layers[l]["load"]) routed += n.get<int64_t>();
+    EXPECT_EQ(routed, run1.n_positions() * run1.info.top_k) << "layer " << l;
+    const int64_t E = run1.info.n_experts;
+    double z = 0;
+    for (int64_t p = 0; p < run1.n_positions(); ++p) {
+      const float* x = run1.routing[l].logits.data() + p * E;
+      double m = x[0], sum = 0;
+      for (int64_t e = 1; e < E; ++e) m = std::max(m, double(x[e]));
+      for (int64_t e = 0; e < E; ++e) sum += std::exp(double(x[e]) - m);
+      z += (m + std::log(sum)) * (m + std::log(sum));
+    }
+    ASSERT_TRUE(layers[l]["router_z_loss"].is_number()) << layers[l];
+    EXPECT_NEAR(layers[l]["router_z_loss"].get<double>(), z / double(run1.n_positions()), 1e-6);
+  }
+  EXPECT_EQ(moescope({"report", db, "--head-metric", "loudest"}).rc, 2);
+  EXPECT_EQ(moescope({"report", db, "--run", "7"}).rc, 1);
 
   // Bad input: a missing trace, and a file that is not a trace, name the file.
   CliRun missing = moescope({"runs", dir + "/nope.db"});

@@ -164,6 +164,20 @@ TEST(RoutingStats, RouterZLossFromLogits) {
   EXPECT_TRUE(std::isnan(router_z_loss(logits, 0, 2)));
 }
 
+TEST(RoutingStats, LayerZLossUsesRecordedLogitsAndIsNaNWithoutThem) {
+  auto run = crafted_run({1, 2}, 1, 2, 1);
+  route(run, 0, 0, {0});
+  route(run, 0, 1, {1});
+  EXPECT_TRUE(std::isnan(layer_routing_stats(run, 0).router_z_loss));  // no logits recorded
+  // Rows [0, 0] and [2, 0]: log-sum-exp ln 2 and 2 + ln(1 + e^-2).
+  run.routing[0].logits = {0.0f, 0.0f, 2.0f, 0.0f};
+  const double a = std::log(2.0), b = 2 + std::log1p(std::exp(-2.0));
+  EXPECT_NEAR(layer_routing_stats(run, 0).router_z_loss, (a * a + b * b) / 2, 1e-6);
+  // One position without logits (NaN) makes the layer's z-loss unknown, never a partial mean.
+  run.routing[0].logits[2] = std::nanf("");
+  EXPECT_TRUE(std::isnan(layer_routing_stats(run, 0).router_z_loss));
+}
+
 TEST(RoutingStats, TokenScalarsHandComputed) {
   const float p[] = {0.1f, 0.6f, 0.1f, 0.2f};
   const TokenRouterScalars s = token_router_scalars(p, 4, 2);
