@@ -18,17 +18,16 @@ directory; running twice gives byte-identical files (the script prints sha256 of
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import os
-import re
 import struct
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny_data import jargon_lines, kjv_verses, train_sentencepiece  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_OUT = os.path.join(REPO, "assets", "tiny-grok1-random")
@@ -63,61 +62,18 @@ CONFIG = {
     "torch_dtype": "bfloat16",
 }
 
-# Grok-1's user-defined pieces, ids 4..68 (grok-architecture.md 5.1).
-USER_DEFINED = (["\n" * i for i in range(1, 11)] + [str(d) for d in range(10)]
-                + ["\t" * i for i in range(1, 9)] + [" " * i for i in range(2, 17)]
-                + ["<|separator|>", "<|mask|>"] + [f"<|control{i}|>" for i in range(1, 21)])
-
-
 # ------------------------------------------------------------------------------------------
 # tokenizer
 # ------------------------------------------------------------------------------------------
 
 def training_text() -> str:
-    kjv = subprocess.run(["bible", "-l10000", "gen1:1-rev22:21"], capture_output=True,
-                         text=True, check=True).stdout
-    verses = []
-    for line in kjv.split("\n"):
-        m = re.match(r"^\s+\d+ (.*)$", line)      # "  12 verse text"; headings are skipped
-        if m:
-            verses.append(m.group(1))
-    if len(verses) != 31102:
-        raise RuntimeError(f"expected 31102 KJV verses, got {len(verses)}")
-    with gzip.open("/usr/share/doc/jargon-text/jargon.txt.gz", "rt", encoding="utf-8") as f:
-        jargon = [line for line in f.read().split("\n") if line.strip()]
-    return "\n".join(verses + jargon) + "\n"
+    """One KJV verse per line, then the Jargon File's non-blank lines as they are."""
+    return "\n".join(kjv_verses() + jargon_lines()) + "\n"
 
 
 def train_tokenizer(out_path: str) -> None:
-    import sentencepiece as spm
-
-    with tempfile.TemporaryDirectory() as tmp:
-        old = os.getcwd()
-        os.chdir(tmp)       # relative names: the trainer spec stored in the model holds no tmp path
-        try:
-            with open("kjv_jargon.txt", "w", encoding="utf-8") as f:
-                f.write(training_text())
-            spm.SentencePieceTrainer.Train(
-                input="kjv_jargon.txt", model_prefix="tokenizer", model_type="bpe",
-                vocab_size=4096,
-                pad_id=0, bos_id=1, eos_id=2, unk_id=3,
-                pad_piece="[PAD]", bos_piece="[BOS]", eos_piece="[EOS]", unk_piece="[UNK]",
-                user_defined_symbols=USER_DEFINED,
-                byte_fallback=True, split_digits=True, normalization_rule_name="identity",
-                add_dummy_prefix=True, remove_extra_whitespaces=False,
-                allow_whitespace_only_pieces=True, max_sentencepiece_length=16,
-                character_coverage=0.9995, num_threads=1, input_sentence_size=0,
-                shuffle_input_sentence=False, minloglevel=2)
-            with open("tokenizer.model", "rb") as f:
-                data = f.read()
-        finally:
-            os.chdir(old)
-    with open(out_path, "wb") as f:
-        f.write(data)
-    sp = spm.SentencePieceProcessor(model_file=out_path)
-    assert sp.vocab_size() == 4096
-    assert [sp.id_to_piece(i) for i in range(4)] == ["[PAD]", "[BOS]", "[EOS]", "[UNK]"]
-    assert sp.id_to_piece(4) == "\n" and sp.id_to_piece(14) == "0" and sp.id_to_piece(69) == "<0x00>"
+    train_sentencepiece(out_path, CONFIG["vocab_size"], text=training_text(),
+                        input_name="kjv_jargon.txt")
 
 
 # ------------------------------------------------------------------------------------------
