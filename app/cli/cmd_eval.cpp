@@ -58,6 +58,7 @@ class LogitsDump {
 
 int cmd_eval(Args& args) {
   const std::string dir = args.value("model", default_model_dir());
+  const std::string tokenizer = args.value("tokenizer", "");  // default: the model's
   auto text_file = args.value("text-file");
   auto dump_path = args.value("dump-logits");
   const int64_t max_tokens = args.integer("max-tokens", 0);
@@ -66,7 +67,7 @@ int cmd_eval(Args& args) {
   if (!text_file) throw UsageError("missing --text-file FILE");
   if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
 
-  LoadedModel m = load_model(dir, true);
+  LoadedModel m = load_model(dir, true, tokenizer);
   std::vector<int32_t> tokens = m.tokenizer->encode(read_text_file(*text_file));
   if (max_tokens > 0 && int64_t(tokens.size()) > max_tokens) tokens.resize(size_t(max_tokens));
   if (tokens.size() < 2)

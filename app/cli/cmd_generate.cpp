@@ -15,6 +15,7 @@ namespace moescope::app {
 
 int cmd_generate(Args& args) {
   const std::string dir = args.value("model", default_model_dir());
+  const std::string tokenizer = args.value("tokenizer", "");  // default: the model's
   auto prompt = args.value("prompt");
   auto prompt_file = args.value("prompt-file");
   GenerationOptions opt;
@@ -29,7 +30,7 @@ int cmd_generate(Args& args) {
   if (opt.max_tokens < 0) throw UsageError("--max-tokens must be >= 0");
   opt.sampling.validate();
 
-  LoadedModel m = load_model(dir, true);
+  LoadedModel m = load_model(dir, true, tokenizer);
   std::vector<int32_t> ids = m.tokenizer->encode(text);
   if (ids.empty()) fail("the prompt encodes to no tokens (expected some text)");
   const int64_t needed = int64_t(ids.size()) + std::max<int64_t>(opt.max_tokens - 1, 0);

@@ -1,32 +1,79 @@
-// `moescope info`: sizes of a model computed from its configuration alone (nothing allocated).
+// `moescope info`: sizes of a model computed from its configuration alone (nothing allocated);
+// with --load, also the weight memory the loaded model actually uses (mapped vs owned bytes,
+// what a bf16 expansion would take, peak RSS).
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "app/cli/command_list.h"
 #include "app/cli/format.h"
 #include "engine/config/model_config.h"
 #include "engine/config/model_stats.h"
 #include "engine/core/error.h"
+#include "engine/model/load_model.h"
+#include "engine/weights/checkpoint_config.h"
 
 namespace moescope::app {
 
 namespace {
 
-// Bytes of the *.safetensors files in dir, as stored on disk.
+// Bytes of the weight files in dir as stored on disk: *.safetensors, *.bin, ckpt-0's tensor*.
 int64_t checkpoint_file_bytes(const std::string& dir, int* n_files) {
   int64_t total = 0;
   *n_files = 0;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".safetensors") {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() == ".safetensors" || entry.path().extension() == ".bin" ||
+        (name.rfind("tensor", 0) == 0 && name.size() == 15)) {
       total += int64_t(entry.file_size(ec));
       ++*n_files;
     }
   }
   return total;
+}
+
+// A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), or -1.
+int64_t proc_status_bytes(const char* field) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  char line[256];
+  int64_t kib = -1;
+  const size_t n = std::strlen(field);
+  while (std::fgets(line, sizeof line, f))
+    if (std::strncmp(line, field, n) == 0 && line[n] == ':') kib = std::atoll(line + n + 1);
+  std::fclose(f);
+  return kib < 0 ? -1 : kib * 1024;
+}
+
+// Memory of the loaded weights, measured.
+struct LoadedMemory {
+  int64_t mapped = 0;            // checkpoint tensors in use that are views into mapped files
+  int64_t checkpoint_owned = 0;  // tensors built at load: transposed int8, joined TP slices
+  int64_t copies = 0;            // f32 copies: norms, router, quantisation scales
+  int64_t matrices = 0;          // stored bytes of the matrices
+  int64_t matrices_bf16 = 0;     // the same matrices expanded to bf16
+  int64_t rss = -1, peak_rss = -1;
+  std::string scheme;
+};
+
+LoadedMemory measure_loaded(const std::string& dir) {
+  LoadedModel m = load_model(dir, false);
+  LoadedMemory r;
+  r.mapped = int64_t(m.weights->mapped_bytes);
+  r.checkpoint_owned = int64_t(m.weights->checkpoint_owned_bytes);
+  r.copies = int64_t(m.weights->owned_bytes);
+  r.matrices = int64_t(m.weights->matrix_bytes);
+  r.matrices_bf16 = int64_t(m.weights->bf16_expanded_bytes);
+  r.scheme = naming_scheme_name(m.weights->scheme);
+  r.rss = proc_status_bytes("VmRSS");
+  r.peak_rss = proc_status_bytes("VmHWM");
+  return r;
 }
 
 }  // namespace
@@ -35,12 +82,15 @@ int cmd_info(Args& args) {
   auto preset = args.value("preset");
   auto model = args.value("model");
   const bool as_json = args.flag("json");
+  const bool load = args.flag("load");
   args.done();
   if (preset && model) throw UsageError("give either --preset or --model, not both");
   if (!preset && !model) model = default_model_dir();
+  if (load && preset) throw UsageError("--load needs --model (a preset has no weights)");
 
-  const ModelConfig c =
-      preset ? preset_config(*preset) : load_model_config(*model + "/config.json");
+  const ModelConfig c = preset ? preset_config(*preset) : checkpoint_config(*model);
+  std::optional<LoadedMemory> mem;
+  if (load) mem = measure_loaded(*model);
   const ParamCounts p = count_params(c);
   const WeightBytes b = weight_bytes(c);
   const int64_t kv16 = kv_cache_bytes_per_token(c, 2);
@@ -77,6 +127,16 @@ int cmd_info(Args& args) {
                           {"fp8", kv_cache_bytes_per_token(c, 1)}}},
                         {"matmul_flops_per_token", matmul_flops_per_token(c)},
                         {"attention_flops_per_position", attention_flops_per_position(c)}};
+    if (mem)
+      j["loaded"] = {{"mapped_bytes", mem->mapped},
+                     {"checkpoint_owned_bytes", mem->checkpoint_owned},
+                     {"f32_copies_bytes", mem->copies},
+                     {"resident_weight_bytes", mem->mapped + mem->checkpoint_owned + mem->copies},
+                     {"matrix_bytes", mem->matrices},
+                     {"matrix_bytes_bf16_expanded", mem->matrices_bf16},
+                     {"rss_bytes", mem->rss},
+                     {"peak_rss_bytes", mem->peak_rss},
+                     {"naming_scheme", mem->scheme}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -118,8 +178,24 @@ int cmd_info(Args& args) {
     int n_files = 0;
     int64_t on_disk = checkpoint_file_bytes(*model, &n_files);
     if (n_files > 0)
-      row("checkpoint on disk", cat(n_files, " safetensors file(s), ", with_commas(on_disk), " B (",
+      row("checkpoint on disk", cat(n_files, " weight file(s), ", with_commas(on_disk), " B (",
                                     decimal_bytes(on_disk), ")"));
+  }
+  if (mem) {
+    const int64_t resident = mem->mapped + mem->checkpoint_owned + mem->copies;
+    row("loaded weights",
+        with_commas(resident) + " B (" + binary_bytes(resident) + "), " + mem->scheme + " names");
+    row("  mapped (file views)", with_commas(mem->mapped) + " B");
+    row("  owned by checkpoint",
+        with_commas(mem->checkpoint_owned) + " B (transposed ckpt-0 / joined TP / re-aligned)");
+    row("  f32 copies", with_commas(mem->copies) + " B (norms, router, quantisation scales)");
+    row("  matrices as stored",
+        with_commas(mem->matrices) + " B; expanded to bf16 " + with_commas(mem->matrices_bf16) +
+            " B (" + fixed(mem->matrices > 0 ? double(mem->matrices_bf16) / mem->matrices : 0, 2) +
+            "x)");
+    row("RSS after loading",
+        mem->rss < 0 ? std::string("unknown")
+                     : binary_bytes(mem->rss) + " (peak " + binary_bytes(mem->peak_rss) + ")");
   }
   return 0;
 }

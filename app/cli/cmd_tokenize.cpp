@@ -5,6 +5,7 @@
 #include "app/cli/command_list.h"
 #include "engine/core/error.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/weights/checkpoint_config.h"
 
 namespace moescope::app {
 
@@ -42,8 +43,10 @@ int cmd_tokenize(Args& args) {
   for (size_t i = 0; i < pos.size(); ++i) text += (i ? " " : "") + pos[i];
 
   std::string path =
-      tok_path ? *tok_path : find_tokenizer_file(model ? *model : default_model_dir());
-  if (path.empty()) fail(model ? *model : default_model_dir(), ": no tokenizer.model found");
+      tok_path ? *tok_path : find_checkpoint_tokenizer(model ? *model : default_model_dir());
+  if (path.empty())
+    fail(model ? *model : default_model_dir(),
+         ": no tokenizer.tok.json or tokenizer.model found (--tokenizer FILE names one)");
   auto tok = load_tokenizer(path);
 
   if (decode) {

@@ -19,9 +19,11 @@ int cmd_tokenize(Args& args);
 int cmd_generate(Args& args);
 int cmd_eval(Args& args);
 int cmd_bench(Args& args);
+int cmd_convert(Args& args);
 int cmd_probe(Args& args);
 int cmd_run(Args& args);
 int cmd_runs(Args& args);
+int cmd_report(Args& args);
 int cmd_export(Args& args);
 int cmd_gui(Args& args);
 // Whether `moescope` alone should open the workbench: built with it, and a display is there.

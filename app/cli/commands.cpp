@@ -18,17 +18,21 @@ const Command kCommands[] = {
     {"info", "print parameter counts, weight and KV-cache sizes of a model or preset",
      "  --preset NAME      a built-in full-size preset: grok-1, grok-2\n"
      "  --model DIR        a model directory (config.json + weights)\n"
-     "  --json             machine-readable output\n",
+     "  --json             machine-readable output\n"
+     "  --load             load the weights and report the memory they use (mapped, owned,\n"
+     "                     bf16-expanded) and the RSS after loading\n",
      cmd_info},
     {"tokenize", "turn text into token ids, or ids into text",
      "  TEXT               the text (or, with --decode, the ids)\n"
-     "  --tokenizer FILE   a SentencePiece tokenizer.model (default: the model's)\n"
+     "  --tokenizer FILE   a SentencePiece tokenizer.model or tiktoken-style tokenizer.tok.json\n"
+     "                     (default: the model's)\n"
      "  --model DIR        take the tokenizer of this model directory\n"
      "  --decode           decode ids (space or comma separated) to text\n"
      "  --pieces           also print each token's piece\n",
      cmd_tokenize},
     {"generate", "generate text from a prompt, streaming tokens to stdout",
      "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --tokenizer FILE   the tokenizer (default: the model's; ckpt-0 ships none)\n"
      "  --prompt TEXT      the prompt (or --prompt-file FILE)\n"
      "  --max-tokens N     tokens to generate (default 64)\n"
      "  --temperature T    0 = greedy (default 0)\n"
@@ -51,9 +55,24 @@ const Command kCommands[] = {
      "  --attention-budget-mb N     f16 payload cap over the run (default 256)\n"
      "  --quiet            do not print the text\n",
      cmd_run},
-    {"runs", "list the runs recorded in a trace file",
-     "  FILE.db            the trace file\n",
+    {"runs", "list the runs recorded in a trace file", "  FILE.db            the trace file\n",
      cmd_runs},
+    {"report", "the analyses of a recorded run: expert load and imbalance, heads, top ops",
+     "  FILE.db            the trace file\n"
+     "  --run N            the run (default: the last one)\n"
+     "  --json             every number, machine-readable\n"
+     "  --window W         routing over the last W decode steps (default: the whole run)\n"
+     "  --capacity-factor C  for the hypothetical drop rate (default 1.25)\n"
+     "  --layer L          co-activation and top tokens of this layer (default: the last)\n"
+     "  --top-tokens N     tokens listed per expert (default 5)\n"
+     "  --head-metric M    rank heads by entropy, entropy_norm, sink, previous, duplicate or\n"
+     "                     induction (default)\n"
+     "  --top-heads N      heads listed (default 10)\n"
+     "  --ops-by G         group ops by name (default), name_layer, kind, layer, expert, device\n"
+     "  --top-ops N        op groups listed (default 15)\n"
+     "  --compare R        routing stability (top-k overlap per layer) against run R\n"
+     "  --ceilings FILE    machine ceilings (default: what moescope bench --ceilings saved)\n",
+     cmd_report},
     {"export", "export a recorded run as Perfetto/Chrome JSON, Tracy-style CSV or JSON",
      "  FILE.db            the trace file\n"
      "  --run N            the run (default: the last one)\n"
@@ -63,6 +82,7 @@ const Command kCommands[] = {
      cmd_export},
     {"eval", "loss and perplexity of a model on a text file",
      "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --tokenizer FILE   the tokenizer (default: the model's; ckpt-0 ships none)\n"
      "  --text-file FILE   the text to score\n"
      "  --max-tokens N     score only the first N tokens\n"
      "  --dump-logits FILE write the logits of every position as JSON\n"
@@ -79,7 +99,10 @@ const Command kCommands[] = {
      "                     threads) and f32 GEMM rate, and save them for the op statistics\n"
      "  --ceilings-file F  where (default: ~/.local/share/moescope/ceilings.json, or under\n"
      "                     $XDG_DATA_HOME)\n"
-     "  --array-mb N       the read benchmark's array size (default 1024)\n",
+     "  --array-mb N       the read benchmark's array size (default 1024)\n"
+     "  --trace-overhead   instead, time generation untraced, recording tokens only, routing +\n"
+     "                     ops, and + attention (prompt 64, 128 generated tokens by default) and\n"
+     "                     print the slowdown and trace bytes per token of each\n",
      cmd_bench},
     {"probe", "probe induction: rank attention heads on repeated random tokens",
      "  induction          the probe (repeated random tokens [r1..rN, r1..rN])\n"
@@ -91,6 +114,19 @@ const Command kCommands[] = {
      "  --threads N        CPU threads (default: all cores)\n"
      "  --json             machine-readable output\n",
      cmd_probe},
+    {"convert", "convert a checkpoint (ckpt-0, torch .bin, safetensors) to verified safetensors",
+     "  --from DIR         the source: Grok-1 ckpt-0, HF .bin port, safetensors, Grok-2 TP files\n"
+     "  --to DIR           the target directory (written atomically; must not exist)\n"
+     "  --dtype D          keep (default: int8 stays int8 with its scales), bf16, or int8\n"
+     "  --names S          tensor names: hpcai (our layout), sglang, keyfan, mixtral\n"
+     "                     (default: the source's; ckpt-0 reads as hpcai)\n"
+     "  --shard-size SIZE  split into model-NNNNN-of-NNNNN.safetensors + index above SIZE\n"
+     "                     (default 5GB; units B, KB, MB, GB, KiB, MiB, GiB)\n"
+     "  --groups G         scale groups per row for --dtype int8 (default 1)\n"
+     "  --tokenizer FILE   also copy this tokenizer (ckpt-0 ships none)\n"
+     "  --overwrite        replace an existing target\n"
+     "  --quiet            print only the summary\n",
+     cmd_convert},
     {"gui", "the workbench: prompt, watch routing, attention and kernels live, browse runs",
      "  --model DIR        model directory (default: the embedded default model)\n"
      "  --trace FILE.db    record runs here (default: workbench.db in the user's data directory)\n"
@@ -128,7 +164,7 @@ const Command* commands() {
 
 std::string default_model_dir() {
   if (const char* env = std::getenv("MOESCOPE_DEFAULT_MODEL")) return env;
-  return std::string(MOESCOPE_ASSETS_DIR) + "/tiny-grok1-random";
+  return std::string(MOESCOPE_ASSETS_DIR) + "/tiny-grok1";  // trained (assets/tiny-grok1/MODEL_CARD.md)
 }
 
 int run_cli(int argc, char** argv) {

@@ -21,7 +21,10 @@ struct LoadedModel {
 };
 
 // Reads and validates config, weights (every tensor checked) and tokenizer. Throws
-// moescope::Error naming the directory, file, tensor or field.
-LoadedModel load_model(const std::string& dir, bool require_tokenizer);
+// moescope::Error naming the directory, file, tensor or field. A ckpt-0 directory without
+// config.json gets the grok-1 preset and looks for its tokenizer above it too
+// (checkpoint_config.h); tokenizer_path, when given, replaces the directory's tokenizer.
+LoadedModel load_model(const std::string& dir, bool require_tokenizer,
+                       const std::string& tokenizer_path = "");
 
 }  // namespace moescope

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "engine/core/error.h"
+#include "engine/tokenizer/tiktoken_tokenizer.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace moescope {
@@ -58,15 +59,25 @@ bool exists(const std::string& path) {
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  if (!exists(path)) fail(path, ": tokenizer file not found (expected a SentencePiece .model)");
+  if (!exists(path))
+    fail(path,
+         ": tokenizer file not found (expected a SentencePiece .model or a tiktoken-style "
+         ".tok.json)");
   if (path.size() >= 6 && path.compare(path.size() - 6, 6, ".model") == 0)
     return std::make_unique<SentencePieceTokenizer>(path);
-  fail(path, ": unknown tokenizer format (expected a SentencePiece tokenizer.model)");
+  if (is_tiktoken_file(path)) return load_tiktoken_tokenizer(path);
+  fail(path,
+       ": unknown tokenizer format (expected a SentencePiece tokenizer.model or a tiktoken-style "
+       "tokenizer.tok.json)");
 }
 
 std::string find_tokenizer_file(const std::string& model_dir) {
-  std::string p = model_dir + "/tokenizer.model";
-  return exists(p) ? p : "";
+  // Grok-2 ships tokenizer.tok.json; Grok-1 and Mixtral tokenizer.model.
+  for (const char* name : {"/tokenizer.tok.json", "/tokenizer.model"}) {
+    std::string p = model_dir + name;
+    if (exists(p)) return p;
+  }
+  return "";
 }
 
 }  // namespace moescope

@@ -1,6 +1,6 @@
 // Text <-> token ids. One interface for the tokenizers of the Grok family: SentencePiece for
-// Grok-1 and Mixtral (tokenizer.model); Grok-2's tiktoken-style tokenizer.tok.json arrives with
-// the real-checkpoints work. Encoding never adds BOS (grok-architecture.md 5.1).
+// Grok-1 and Mixtral (tokenizer.model), and Grok-2's tiktoken-style tokenizer.tok.json
+// (tiktoken_tokenizer.h). Encoding never adds BOS (grok-architecture.md 5.1, 5.2).
 #pragma once
 
 #include <cstdint>
@@ -31,10 +31,12 @@ class Tokenizer {
   std::string path_;
 };
 
-// Loads a tokenizer file by its format (*.model: SentencePiece). Throws naming the file.
+// Loads a tokenizer file by its format (*.model: SentencePiece; *.tok.json: tiktoken-style).
+// Throws naming the file.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 
-// The tokenizer file inside a model directory (tokenizer.model), or "" when there is none.
+// The tokenizer file inside a model directory (tokenizer.tok.json, else tokenizer.model), or ""
+// when there is none.
 std::string find_tokenizer_file(const std::string& model_dir);
 
 // The text token ids[p] adds in context: decode(ids[w..p]) minus decode(ids[w..p-1]) over a

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "engine/core/error.h"
+#include "engine/weights/checkpoint_config.h"
 #include "engine/weights/checkpoint_parts.h"
 
 namespace moescope {
@@ -58,7 +59,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 std::string other_weight_files(const std::vector<std::string>& names) {
   std::string out;
   for (const std::string& n : names)
-    for (const char* ext : {".bin", ".pt", ".pth", ".ckpt", ".gguf", ".pkl", ".npy"})
+    for (const char* ext : {".pt", ".pth", ".ckpt", ".gguf", ".pkl", ".npy"})
       if (ends_with(n, ext)) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
@@ -88,17 +89,30 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dir) {
       if (ends_with(name, ".safetensors") && it->is_regular_file(file_ec)) weights.push_back(name);
     }
     if (ec) fail("checkpoint directory '", dir, "' cannot be listed: ", ec.message());
-    if (weights.empty()) {
+    std::vector<std::string> bins;
+    for (const std::string& name : all)
+      if (ends_with(name, ".bin") && fs::is_regular_file(join_path(dir, name), ec))
+        bins.push_back(name);
+    std::sort(bins.begin(), bins.end());
+    std::string bin_index = join_path(dir, "pytorch_model.bin.index.json");
+    if (weights.empty() && fs::is_regular_file(bin_index, ec)) {
+      parts = load_torch_layout(dir, bin_index, {});
+    } else if (weights.empty() && !bins.empty()) {
+      parts = load_torch_layout(dir, "", bins);
+    } else if (weights.empty() && is_jax_checkpoint_dir(dir)) {
+      parts = load_jax_layout(dir);
+    } else if (weights.empty()) {
       std::string others = other_weight_files(all);
       fail("checkpoint directory '", dir,
            "' has no weights: looked for model.safetensors.index.json, *-TP-common.safetensors / "
-           "*-TP-NNN.safetensors and *.safetensors, found none (a config.json alone is not "
-           "enough)",
+           "*-TP-NNN.safetensors, *.safetensors, *.bin and ckpt-0's tensor00000_000, found none "
+           "(a config.json alone is not enough)",
            others.empty() ? "" : "; found " + others + ", which must be converted to safetensors");
+    } else {
+      std::sort(weights.begin(), weights.end());
+      bool tp = std::any_of(weights.begin(), weights.end(), is_tp_file_name);
+      parts = tp ? load_tp_layout(dir, weights) : load_plain_layout(dir, weights);
     }
-    std::sort(weights.begin(), weights.end());
-    bool tp = std::any_of(weights.begin(), weights.end(), is_tp_file_name);
-    parts = tp ? load_tp_layout(dir, weights) : load_plain_layout(dir, weights);
   }
 
   auto ckpt = std::make_shared<Checkpoint>();
@@ -107,6 +121,9 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dir) {
   ckpt->mapped_ = std::move(parts.mapped);
   ckpt->owned_ = std::move(parts.owned);
   ckpt->tensors_ = std::move(parts.tensors);
+  ckpt->keep_alive_ = std::move(parts.keep_alive);
+  ckpt->owned_bytes_ = parts.owned_bytes;
+  for (const auto& bytes : ckpt->owned_) ckpt->owned_bytes_ += bytes.size();
   return ckpt;
 }
 

@@ -19,6 +19,9 @@ struct CheckpointParts {
   std::vector<std::shared_ptr<SafetensorsFile>> mapped;
   std::vector<std::vector<uint8_t>> owned;  // bytes of joined tensors; views point into them
   std::map<std::string, TensorView> tensors;
+  // Anything else views point into: mapped pickles and archives, transposed ckpt-0 buffers.
+  std::vector<std::shared_ptr<const void>> keep_alive;
+  size_t owned_bytes = 0;  // bytes of tensors built at load (joined, transposed, re-aligned)
 
   // Opens and validates path, keeping the mapping alive as long as the parts.
   const SafetensorsFile& open_file(const std::string& path);
@@ -35,6 +38,14 @@ std::string join_path(const std::string& dir, const std::string& name);
 CheckpointParts load_index_layout(const std::string& dir, const std::string& index_path);
 // Layout 2: Grok-2's *-TP-common.safetensors and *-TP-NNN.safetensors (file names, not paths).
 CheckpointParts load_tp_layout(const std::string& dir, const std::vector<std::string>& names);
+// Grok-1's JAX ckpt-0 directory (jax_checkpoint.h): pickles of numpy arrays and
+// QuantizedWeight8bit, checked against checkpoint_config(dir) and exposed under hpcai-tech names
+// in [out, in] layout (int8 matrices transposed into owned buffers with "<name>_scale" [out, G]).
+CheckpointParts load_jax_layout(const std::string& dir);
+// torch .bin files (zip archives written by torch.save): pytorch_model.bin.index.json when
+// index_path is not empty, else every file named (*.bin).
+CheckpointParts load_torch_layout(const std::string& dir, const std::string& index_path,
+                                  const std::vector<std::string>& names);
 // Layout 3: every file named, in the order given.
 CheckpointParts load_plain_layout(const std::string& dir, const std::vector<std::string>& names);
 

@@ -55,7 +55,9 @@ class WeightBinder {
              ", expected F32, BF16, F16, I8 (with '", scale_name(name), "') or F8_E4M3 for the ",
              what);
     }
-    w_.mapped_bytes += t.nbytes;
+    (t.owned ? w_.checkpoint_owned_bytes : w_.mapped_bytes) += t.nbytes;
+    w_.matrix_bytes += t.nbytes;
+    w_.bf16_expanded_bytes += size_t(rows * cols) * 2;
     return m;
   }
 

@@ -52,9 +52,16 @@ class ModelWeights {
   const float* final_norm = nullptr;  // [D]
   std::vector<LayerWeights> layers;
 
-  // Bytes of the checkpoint tensors in use, and of the f32 copies made at load.
+  // Bytes of the checkpoint tensors in use: views into mapped files, and tensors the checkpoint
+  // built at load (joined TP slices, transposed ckpt-0 matrices); and of the f32 copies made
+  // here (norms, router, quantisation scales).
   size_t mapped_bytes = 0;
+  size_t checkpoint_owned_bytes = 0;
   size_t owned_bytes = 0;
+  // What the matrices in use would take expanded to bf16 (int8/fp8 dequantised; scales
+  // dropped), and their stored bytes, for comparing weight-only quantised footprints.
+  size_t bf16_expanded_bytes = 0;
+  size_t matrix_bytes = 0;
 
  private:
   friend class WeightBinder;

@@ -28,6 +28,8 @@ struct TensorView {
   const void* data = nullptr;
   size_t nbytes = 0;
   std::string file;  // the file it came from, for error messages
+  // Built at load (joined, transposed, re-aligned) rather than a view into a mapped file.
+  bool owned = false;
 
   int64_t numel() const;
   std::string shape_string() const;  // "[256, 64]"

@@ -1,10 +1,12 @@
 // The tensor names of each checkpoint naming scheme (grok-architecture.md 4.2, 4.3; HF Mixtral),
 // for every weight role the forward pass needs. Weights are [out, in] (PyTorch layout) in all
-// three schemes. Quantised matrices carry a companion "<prefix>.weight_scale" tensor.
+// schemes. Quantised matrices carry a companion "<prefix>.weight_scale" tensor.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace moescope {
 
@@ -14,7 +16,13 @@ enum class NamingScheme : uint8_t {
   HpcaiGrok1,  // hpcai-tech/grok-1: attn.q_proj, moe_block.experts.E.linear{,_v,_1}, *.scale norms
   SglangGrok,  // SGLang / xai-org grok-2 (and lmzheng/grok-1): self_attn, block_sparse_moe.w1..3
   Mixtral,     // HF Mixtral: input_layernorm / post_attention_layernorm, block_sparse_moe
+  // keyfan/grok-1-hf: transformer.decoder_layer.N.multi_head_attention.query,
+  // moe.E.linear{,_v,_1}, rms_norm{,_1,_2,_3} (grok-architecture.md 4.2)
+  KeyfanGrok1,
 };
+
+// Parses "hpcai", "sglang", "mixtral" or "keyfan"; nullopt otherwise.
+std::optional<NamingScheme> naming_scheme_from_name(std::string_view name);
 
 const char* naming_scheme_name(NamingScheme s);
 

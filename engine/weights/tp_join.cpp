@@ -69,6 +69,7 @@ TensorView concat_rank_slices(const std::vector<const TensorView*>& slices, int 
   joined.shape = std::move(shape);
   joined.data = out.data();
   joined.nbytes = total;
+  joined.owned = true;
   return joined;
 }
 

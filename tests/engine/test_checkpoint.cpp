@@ -137,10 +137,16 @@ TEST(Checkpoint, DirectoryErrors) {
   expect_open_error(empty, {empty, "*.safetensors", "model.safetensors.index.json", "-TP-",
                             "config.json alone is not enough"});
 
+  std::string gguf = dir + "/gguf";
+  std::filesystem::create_directory(gguf);
+  write_text(gguf + "/model.gguf", "x");
+  expect_open_error(gguf, {gguf, "model.gguf", "converted to safetensors"});
+
+  // torch .bin files are read (test_torch_bin.cpp); a broken one names the file.
   std::string torch = dir + "/torch";
   std::filesystem::create_directory(torch);
   write_text(torch + "/pytorch_model.bin", "x");
-  expect_open_error(torch, {torch, "pytorch_model.bin", "converted to safetensors"});
+  expect_open_error(torch, {torch + "/pytorch_model.bin", "truncated at byte offset 1"});
 }
 
 // ---- index.json layout -----------------------------------------------------------------------
