@@ -73,6 +73,9 @@ std::unique_ptr<Window> Window::create(int width, int height, const std::string&
   glfwMakeContextCurrent(w);
   std::unique_ptr<Window> win(new Window());
   win->window_ = w;
+  const char* renderer = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
+  const char* version = reinterpret_cast<const char*>(glGetString(GL_VERSION));
+  win->renderer_ = std::string(renderer ? renderer : "?") + ", OpenGL " + (version ? version : "?");
   IMGUI_CHECKVERSION();
   ImGui::CreateContext();
   ImGuiIO& io = ImGui::GetIO();
@@ -140,6 +143,7 @@ void Window::build_fonts() {
   io.FontDefault = main;
   ImGui_ImplOpenGL3_DestroyFontsTexture();
   ImGui_ImplOpenGL3_CreateFontsTexture();
+
   apply_style(scale_);
   fonts_dirty_ = false;
 }

@@ -44,6 +44,8 @@ class Window {
   // The back buffer just rendered, RGBA, top row first.
   std::vector<uint8_t> read_pixels(int* w, int* h) const;
   GLFWwindow* handle() const { return window_; }
+  // The OpenGL renderer and version ("llvmpipe (LLVM 15.0.6, 256 bits), OpenGL 4.5 ...").
+  const std::string& renderer() const { return renderer_; }
 
  private:
   Window() = default;
@@ -53,6 +55,7 @@ class Window {
   float scale_ = 1.0f;
   bool fonts_dirty_ = true;
   ImFont* mono_ = nullptr;
+  std::string renderer_;
 };
 
 // The first readable file among the candidates, or "".

@@ -218,10 +218,17 @@ int Workbench::run() {
     if (clock::now() < next) std::this_thread::sleep_until(next);
   }
   if (!options_.frame_stats_path.empty()) {
+    int w = 0, h = 0;
+    window_->framebuffer_size(&w, &h);
+    const nlohmann::json j = {{"renderer", window_->renderer()},
+                              {"framebuffer", {w, h}},
+                              {"segments", frame_stats_.to_json()}};
     std::ofstream out(options_.frame_stats_path);
-    out << frame_stats_.to_json().dump(2) << "\n";
+    out << j.dump(2) << "\n";
   }
-  if (script_) std::fprintf(stderr, "%s", frame_stats_.text().c_str());
+  if (script_)
+    std::fprintf(stderr, "[renderer %s]\n%s", window_->renderer().c_str(),
+                 frame_stats_.text().c_str());
   return exit_code_;
 }
 

@@ -13,7 +13,21 @@ void clamp_range(ZoomRange& r, double lo, double hi, double min_span) {
     r.lo = lo;
     r.hi = hi;
     r.valid = true;
+  } else if (r.extent_lo != lo || r.extent_hi != hi) {
+    const double eps = 1e-9 * std::max(1.0, std::fabs(r.extent_hi));
+    const bool whole = r.lo <= r.extent_lo + eps && r.hi >= r.extent_hi - eps;
+    const bool at_end = r.hi >= r.extent_hi - eps;
+    if (whole) {
+      r.lo = lo;
+      r.hi = hi;
+    } else if (at_end) {
+      const double span = r.hi - r.lo;
+      r.hi = hi;
+      r.lo = hi - span;
+    }
   }
+  r.extent_lo = lo;
+  r.extent_hi = hi;
   min_span = std::min(min_span, hi - lo);
   double span = std::clamp(r.hi - r.lo, min_span, hi - lo);
   const double centre = (r.lo + r.hi) * 0.5;

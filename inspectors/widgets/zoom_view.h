@@ -10,6 +10,9 @@ namespace moescope::widgets {
 struct ZoomRange {
   double lo = 0, hi = 0;
   bool valid = false;  // false: fit to the data on the next frame
+  // The data's extent when last clamped: a view that showed all of it keeps showing all of it
+  // as a live run grows, and one that showed its end follows the end.
+  double extent_lo = 0, extent_hi = 0;
 };
 
 struct ZoomView {
@@ -17,7 +20,8 @@ struct ZoomView {
   void reset() { x.valid = y.valid = false; }
 };
 
-// Fits r to [lo, hi] when not valid; clamps it to [lo, hi] with a span of at least min_span.
+// Fits r to [lo, hi] when not valid; follows a growing extent (see ZoomRange); clamps it to
+// [lo, hi] with a span of at least min_span.
 void clamp_range(ZoomRange& r, double lo, double hi, double min_span);
 
 // Applies this frame's wheel / drag / double click over the plot just reserved with

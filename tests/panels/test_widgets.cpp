@@ -216,5 +216,29 @@ TEST(Widgets, EveryWidgetDrawsAndSaysWhenEmpty) {
   EXPECT_GT(empty, 0);  // "no data yet" text
 }
 
+TEST(Widgets, ZoomFollowsAGrowingRun) {
+  using widgets::clamp_range;
+  widgets::ZoomRange whole;
+  clamp_range(whole, 0, 10, 1);
+  clamp_range(whole, 0, 20, 1);  // showed everything: still does
+  EXPECT_EQ(whole.lo, 0);
+  EXPECT_EQ(whole.hi, 20);
+  widgets::ZoomRange tail;
+  clamp_range(tail, 0, 10, 1);
+  tail.lo = 6;  // zoomed on the end
+  clamp_range(tail, 0, 10, 1);
+  clamp_range(tail, 0, 30, 1);  // follows the end, same span
+  EXPECT_EQ(tail.hi, 30);
+  EXPECT_EQ(tail.lo, 26);
+  widgets::ZoomRange middle;
+  clamp_range(middle, 0, 10, 1);
+  middle.lo = 2;
+  middle.hi = 5;
+  clamp_range(middle, 0, 10, 1);
+  clamp_range(middle, 0, 30, 1);  // looking at the middle: stays
+  EXPECT_EQ(middle.lo, 2);
+  EXPECT_EQ(middle.hi, 5);
+}
+
 }  // namespace
 }  // namespace moescope
