@@ -21,14 +21,15 @@
 //          1 for a run of decode steps; the writer starts a new row where neither holds.
 //   ops(run_id, step, name_id, kind_id, layer, expert, device, stream, start_ns, end_ns, bytes,
 //       flops)                         one row per op
-//                                      indexes (run_id, name_id) and (run_id, start_ns)
+//                                      index (run_id, name_id) only: every index costs each
+//                                      insert, and readers load a run's ops by rowid
 //   attention(run_id, step, layer, head, kv_head, q0, n_queries, n_keys, probs f16[Q, S])
 //                                      one row per (layer, head) block; index (run_id, layer, head)
 //   drops(run_id, kind 'tokens'|'routing'|'attention'|'ops', count)   kept current every commit
 //
 // Version 1 (the first layout; tests/storage/fixtures/make_trace_v1.py writes a fixture) had no
 // runs.error / writer_pid / writer_start, no drops table (only the runs.dropped_* counters), ops
-// without kind_id and without the (run_id, start_ns) index, and routing as one row per decision:
+// without kind_id, and routing as one row per decision:
 // routing(run_id, layer, position, step, probs f32[E], ids i32[K], gates f32[K]).
 #include "storage/schema.h"
 
@@ -113,7 +114,6 @@ CREATE TABLE ops(
   bytes INTEGER NOT NULL,
   flops INTEGER NOT NULL);
 CREATE INDEX ops_run_name ON ops(run_id, name_id);
-CREATE INDEX ops_run_start ON ops(run_id, start_ns);
 CREATE TABLE attention(
   run_id INTEGER NOT NULL,
   step INTEGER NOT NULL,
@@ -152,7 +152,6 @@ INSERT INTO drops SELECT id, 'ops', dropped_ops FROM runs WHERE dropped_ops > 0;
 INSERT OR IGNORE INTO strings(value) VALUES('unknown');
 ALTER TABLE ops ADD COLUMN kind_id INTEGER NOT NULL DEFAULT 0;
 UPDATE ops SET kind_id = (SELECT id FROM strings WHERE value = 'unknown');
-CREATE INDEX ops_run_start ON ops(run_id, start_ns);
 CREATE TABLE routing_v2(
   run_id INTEGER NOT NULL,
   layer INTEGER NOT NULL,

@@ -22,6 +22,7 @@ class TraceModel;
 struct WriterOptions {
   size_t queue_bytes = size_t(64) << 20;  // bound on queued event payload
   int commit_interval_ms = 50;            // the longest an event waits before it is committed
+  int writer_nice = 10;                   // the writer thread's niceness (0 = the engine's)
   TraceModel* model = nullptr;            // fed with every event, after it is dequeued
   // Caps the file's size (SQLite's max_page_count); 0 = no cap. Reaching it is handled like a
   // full disk: reported once through error(), everything committed before stays readable.
