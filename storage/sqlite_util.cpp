@@ -2,7 +2,9 @@
 // to one-line errors that name the trace file.
 #include "storage/sqlite_util.h"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -12,8 +14,13 @@
 
 namespace moescope::storage {
 
-std::string describe_sqlite(int rc, sqlite3* db) {
-  const std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+std::string describe_sqlite(int rc, sqlite3* db, int sys_errno) {
+  std::string detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  // "disk I/O error" alone does not say whether the disk failed or went read-only. SQLite keeps
+  // the errno of some failing calls; a failed commit's is only in errno itself.
+  const int sys = sys_errno ? sys_errno : db ? sqlite3_system_errno(db) : 0;
+  if (sys != 0 && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN))
+    detail += cat(": ", std::strerror(sys));
   switch (rc & 0xff) {
     case SQLITE_CORRUPT:
       return "the file is corrupt or truncated (" + detail + ")";
@@ -61,8 +68,9 @@ std::string describe_statement(const std::string& sql) {
   return "running " + verb;
 }
 
-void throw_sqlite(const std::string& path, const std::string& what, int rc, sqlite3* db) {
-  fail("trace ", path, ": ", what, ": ", describe_sqlite(rc, db));
+void throw_sqlite(const std::string& path, const std::string& what, int rc, sqlite3* db,
+                  int sys_errno) {
+  fail("trace ", path, ": ", what, ": ", describe_sqlite(rc, db, sys_errno));
 }
 
 // ---- Db --------------------------------------------------------------------------------------
@@ -100,7 +108,10 @@ void Db::close() {
 }
 
 void Db::exec(const char* sql, const std::string& what) {
-  check(sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), what);
+  errno = 0;  // a stale errno must not explain an error that had no failing system call
+  const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+  const int sys = errno;
+  if (rc != SQLITE_OK) throw_sqlite(path_, what, rc, db_, sys);
 }
 
 void Db::check(int rc, const std::string& what) const {
@@ -166,13 +177,15 @@ Stmt& Stmt::bind_null(int i) {
 }
 
 bool Stmt::step() {
+  errno = 0;  // see Db::exec
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
+  const int sys = errno;
   sqlite3* db = sqlite3_db_handle(stmt_);
   const std::string what = describe_statement(sqlite3_sql(stmt_));
   sqlite3_reset(stmt_);
-  throw_sqlite(path_, what, rc, db);
+  throw_sqlite(path_, what, rc, db, sys);
 }
 
 void Stmt::run() {

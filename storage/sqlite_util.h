@@ -13,15 +13,17 @@
 namespace moescope::storage {
 
 // SQLite's result code in words a user can act on: "the file is corrupt or truncated (database
-// disk image is malformed)". db (may be null) supplies SQLite's own detail.
-std::string describe_sqlite(int rc, sqlite3* db);
+// disk image is malformed)". db (may be null) supplies SQLite's own detail; for I/O and open
+// errors sys_errno (errno right after the failing call, 0 if unknown) says what the system saw:
+// "I/O error (disk I/O error: Read-only file system)".
+std::string describe_sqlite(int rc, sqlite3* db, int sys_errno = 0);
 
 // What a statement does, for messages: "reading routing", "writing ops", "committing".
 std::string describe_statement(const std::string& sql);
 
 // Throws Error("trace PATH: WHAT: DESCRIPTION").
 [[noreturn]] void throw_sqlite(const std::string& path, const std::string& what, int rc,
-                               sqlite3* db);
+                               sqlite3* db, int sys_errno = 0);
 
 // One connection. Move-only; closes on destruction.
 class Db {

@@ -4,7 +4,11 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <utility>
 
@@ -40,6 +44,13 @@ std::unique_ptr<TraceStore> TraceStore::open(const std::string& path,
   const FileState state = check_trace_file(path);
   s->db_ = Db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, path);
   Db& db = s->db_;
+  // SQLite quietly opens a file it may not write read-only; the first write would fail much
+  // later, in the writer thread. Say it now, with the reason (permissions, read-only mount).
+  if (sqlite3_db_readonly(db.get(), "main") == 1) {
+    const int err = access(path.c_str(), W_OK) == 0 ? 0 : errno;
+    fail("trace ", path, " is read-only, cannot record to it (",
+         err ? std::strerror(err) : "opened read-only", "); it can still be opened for reading");
+  }
   // Readers may briefly hold the WAL index while recovering it; wait for them rather than fail.
   sqlite3_busy_timeout(db.get(), 5000);
   if (state != FileState::Database) {
@@ -121,6 +132,14 @@ UPDATE runs SET dropped_tokens = dropped_tokens + ?2, dropped_routing = dropped_
 
 TraceStore::~TraceStore() {
   abandon();
+}
+
+bool TraceStore::moved() const {
+  // SQLite compares the inode it has open with the one the path names now (one stat).
+  int has_moved = 0;
+  return db_ &&
+         sqlite3_file_control(db_.get(), "main", SQLITE_FCNTL_HAS_MOVED, &has_moved) == SQLITE_OK &&
+         has_moved != 0;
 }
 
 void TraceStore::begin() {
@@ -324,6 +343,11 @@ void TraceStore::add_drops(int64_t run, const DropCounts& d) {
 
 void TraceStore::commit() {
   if (!in_txn_) return;
+  // A deleted trace file takes writes without complaint (they go to an inode nobody can open)
+  // and its WAL is left behind under the old name; a moved one splits from its WAL. Stop instead.
+  if (moved())
+    fail("trace ", path_,
+         " was deleted or moved away while being written; nothing more is recorded to it");
   for (auto& [key, p] : routing_)
     if (p.count > 0) write_routing_row(key.first, key.second, p);
   for (const auto& [run, d] : drops_) {
@@ -346,16 +370,39 @@ void TraceStore::commit() {
   txn_routing_records_ = 0;
 }
 
-void TraceStore::abandon() {
+void TraceStore::abandon(const std::string& error) {
   if (!db_) return;
   if (in_txn_) sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
   in_txn_ = false;
+  const bool gone = moved();
+  if (!error.empty() && !gone) mark_running_runs_aborted(error);
   // Statements must be finalized before the connection can close.
   for (Stmt* s : {&begin_, &commit_, &rollback_, &insert_run_, &end_run_, &insert_token_,
                   &insert_routing_, &insert_op_, &insert_attention_, &upsert_drop_,
                   &update_run_drops_, &insert_string_, &select_string_})
     *s = Stmt();
   db_.close();
+  // Closing a deleted database leaves its WAL and shared-memory files under the old name, where
+  // nothing will ever read them. We still hold the writer lock, so they are ours to remove.
+  if (gone && access(path_.c_str(), F_OK) != 0) {
+    unlink((path_ + "-wal").c_str());
+    unlink((path_ + "-shm").c_str());
+  }
+}
+
+void TraceStore::mark_running_runs_aborted(const std::string& error) noexcept {
+  // Without this the cut-short run reads as 'running' for as long as this process lives. Raw
+  // calls, errors ignored: the file has already failed once and may fail again.
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_.get(),
+                         "UPDATE runs SET status = 'aborted', error = ?1 "
+                         "WHERE status = 'running' AND writer_pid = ?2",
+                         -1, &s, nullptr) != SQLITE_OK)
+    return;
+  sqlite3_bind_text(s, 1, error.data(), int(error.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s, 2, writer_.pid);
+  sqlite3_step(s);
+  sqlite3_finalize(s);
 }
 
 }  // namespace moescope::storage

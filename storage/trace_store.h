@@ -52,8 +52,12 @@ class TraceStore {
   const DropCounts& transaction_events() const { return txn_events_; }
   int64_t transaction_routing_records() const { return txn_routing_records_; }
   std::chrono::steady_clock::time_point transaction_start() const { return txn_start_; }
-  // After a failure: rolls back what is open and closes the file (the lock is released last).
-  void abandon();
+  // After a failure: rolls back what is open, marks this writer's running runs aborted with
+  // `error` when the file still takes that one small write (best effort: a full disk may not),
+  // and closes the file (the lock is released last).
+  void abandon(const std::string& error = "");
+  // True when the path no longer names the file this store writes (deleted or moved away).
+  bool moved() const;
 
   const std::string& path() const { return path_; }
 
@@ -70,6 +74,7 @@ class TraceStore {
 
   TraceStore() = default;
   void begin();
+  void mark_running_runs_aborted(const std::string& error) noexcept;
   void write_routing_row(int64_t run, int32_t layer, PendingRouting& p);
   int64_t intern(const char* s);
 

@@ -307,14 +307,16 @@ void TraceWriterImpl::commit() {
 void TraceWriterImpl::fail(const std::string& message) {
   // What the failed transaction held never reached the file: count it as dropped too.
   const DropCounts lost = store_->transaction_events();
-  store_->abandon();
+  // Error messages already name the file ("trace PATH: ..."); say what it means for the run. A
+  // deleted file's message says it all: nothing of it is left to be intact.
+  const std::string error =
+      store_->moved() ? message
+                      : message + "; the trace stopped here, what was committed before is intact";
+  store_->abandon(error);  // the runs in the file say so too, if it still takes the write
   store_.reset();
   std::lock_guard<std::mutex> lock(state_mutex_);
   add(stats_.dropped, lost);
-  if (error_.empty()) {
-    // Error messages already name the file ("trace PATH: ..."); say what it means for the run.
-    error_ = message + "; the trace stopped here, what was committed before is intact";
-  }
+  if (error_.empty()) error_ = error;
 }
 
 void TraceWriterImpl::count_unwritten(RecordKind kind) {
