@@ -54,6 +54,14 @@ Workbench::~Workbench() {
   panels_ = {};
   worker_.reset();
   browser_.reset();
+  // ImGui keeps IniFilename as a bare pointer into ini_path_ and writes the layout when its
+  // context is destroyed, which happens in ~Window, after ini_path_ (declared later) is gone:
+  // save now and take the pointer back.
+  if (window_ && !ini_path_.empty()) {
+    ImGui::SaveIniSettingsToDisk(ini_path_.c_str());
+    ImGui::GetIO().IniFilename = nullptr;
+  }
+  window_.reset();
 }
 
 bool Workbench::init(std::string* error) {

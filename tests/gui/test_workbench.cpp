@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -85,8 +88,19 @@ TEST_F(Workbench, PromptGenerateAndEveryPanel) {
                                           "dump dump.json\n");
   const ProcessResult r =
       moescope(dir_, {"gui", "--trace", trace, "--script", script, "--screenshot-dir", shots,
-                      "--size", "1500x950", "--threads", "2"});
+                      "--size", "1500x950", "--threads", "2", "--config-dir", dir_ + "/cfg"});
   ASSERT_EQ(r.rc, 0) << r.err;
+  // The window layout is saved where asked, and nowhere else (no stray file in the working
+  // directory under a garbage name).
+  std::ifstream ini(dir_ + "/cfg/imgui.ini");
+  std::string first_line;
+  std::getline(ini, first_line);
+  EXPECT_EQ(first_line.rfind("[Window]", 0), 0u) << first_line;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_TRUE(std::all_of(name.begin(), name.end(), [](char c) { return c > 32 && c < 127; }))
+        << "a file with an unprintable name in the working directory";
+  }
   EXPECT_NE(r.err.find("[frames"), std::string::npos) << "frame statistics at exit: " << r.err;
 
   // Every panel has its screenshot.
