@@ -12,6 +12,7 @@
 
 #include "app/cli/command_list.h"
 #include "app/cli/format.h"
+#include "app/cli/parallel_plan.h"
 #include "engine/config/model_config.h"
 #include "engine/config/model_stats.h"
 #include "engine/core/error.h"
@@ -83,12 +84,14 @@ int cmd_info(Args& args) {
   auto model = args.value("model");
   const bool as_json = args.flag("json");
   const bool load = args.flag("load");
+  std::optional<PlanRequest> plan = plan_request(args);
   args.done();
   if (preset && model) throw UsageError("give either --preset or --model, not both");
   if (!preset && !model) model = default_model_dir();
   if (load && preset) throw UsageError("--load needs --model (a preset has no weights)");
 
   const ModelConfig c = preset ? preset_config(*preset) : checkpoint_config(*model);
+  if (plan) parallel::validate_layout(c, plan->layout);  // a bad layout fails before anything
   std::optional<LoadedMemory> mem;
   if (load) mem = measure_loaded(*model);
   const ParamCounts p = count_params(c);
@@ -137,6 +140,7 @@ int cmd_info(Args& args) {
                      {"rss_bytes", mem->rss},
                      {"peak_rss_bytes", mem->peak_rss},
                      {"naming_scheme", mem->scheme}};
+    if (plan) j["parallel_plan"] = plan_json(c, *plan);
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -197,6 +201,7 @@ int cmd_info(Args& args) {
         mem->rss < 0 ? std::string("unknown")
                      : binary_bytes(mem->rss) + " (peak " + binary_bytes(mem->peak_rss) + ")");
   }
+  if (plan) print_plan(c, *plan);
   return 0;
 }
 

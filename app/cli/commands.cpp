@@ -20,7 +20,11 @@ const Command kCommands[] = {
      "  --model DIR        a model directory (config.json + weights)\n"
      "  --json             machine-readable output\n"
      "  --load             load the weights and report the memory they use (mapped, owned,\n"
-     "                     bf16-expanded) and the RSS after loading\n",
+     "                     bf16-expanded) and the RSS after loading\n"
+     "  --tp N --ep M      the per-GPU memory plan of N-way tensor x M-way expert parallelism\n"
+     "  --dtype D          weights for the plan: bf16 (default), int8, fp8, f32\n"
+     "  --expert-placement 0,0,1,1,...  the expert group of each expert (default contiguous)\n"
+     "  --gpu-memory-gb G  memory per GPU for the plan (default 80)\n",
      cmd_info},
     {"tokenize", "turn text into token ids, or ids into text",
      "  TEXT               the text (or, with --decode, the ids)\n"
@@ -164,7 +168,8 @@ const Command* commands() {
 
 std::string default_model_dir() {
   if (const char* env = std::getenv("MOESCOPE_DEFAULT_MODEL")) return env;
-  return std::string(MOESCOPE_ASSETS_DIR) + "/tiny-grok1";  // trained (assets/tiny-grok1/MODEL_CARD.md)
+  return std::string(MOESCOPE_ASSETS_DIR) +
+         "/tiny-grok1";  // trained (assets/tiny-grok1/MODEL_CARD.md)
 }
 
 int run_cli(int argc, char** argv) {
