@@ -178,7 +178,10 @@ void TraceWriterImpl::run() {
     }
     batch.clear();
 
-    for (const auto& [run, d] : queue_.take_drops()) {
+    // Not a structured binding: lambdas may capture those only from clang 16 on.
+    for (const auto& drop : queue_.take_drops()) {
+      const int64_t run = drop.first;
+      const DropCounts& d = drop.second;
       feed([&](TraceModel& m) { m.add_drops(run, d); });
       write([&] { store_->add_drops(run, d); });
     }
