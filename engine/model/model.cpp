@@ -3,6 +3,8 @@
 // configs, plain pre-norm residual blocks.
 #include "engine/model/model.h"
 
+#include "engine/parallel/communicator.h"
+
 #include <cmath>
 
 #include "engine/core/error.h"
@@ -92,10 +94,7 @@ void Model::forward(std::span<const int32_t> tokens, KvCache& cache, float* logi
   }
 
   float* h = sized(ws_.h, T * D);
-  {
-    OpScope op(tracer, site::embed, -1, -1, 4 * T * D * 2, T * D);
-    k::embed(weights_->embed, tokens.data(), T, c.embed_multiplier, h);
-  }
+  embed_tokens(tokens, h, tracer);
   int64_t* pos = sized(ws_.positions, T);
   uint8_t* valid = cache.key_valid();
   for (int64_t t = 0; t < T; ++t) {
@@ -109,6 +108,39 @@ void Model::forward(std::span<const int32_t> tokens, KvCache& cache, float* logi
   }
   cache.advance(T);
   output(T, all_logits, logits, tracer);
+}
+
+void Model::set_tensor_parallel(parallel::Communicator* comm, int64_t vocab_begin,
+                                int64_t vocab_end) {
+  comm_ = comm;
+  vocab_begin_ = vocab_begin;
+  vocab_end_ = vocab_end;
+}
+
+void Model::all_reduce(float* data, int64_t n) {
+  if (comm_) comm_->all_reduce_sum(data, size_t(n));
+}
+
+void Model::embed_tokens(std::span<const int32_t> tokens, float* h, trace::Tracer* tracer) {
+  const ModelConfig& c = config_;
+  const int64_t T = int64_t(tokens.size()), D = c.d_model;
+  OpScope op(tracer, site::embed, -1, -1, 4 * T * D * 2, T * D);
+  if (!comm_) {
+    k::embed(weights_->embed, tokens.data(), T, c.embed_multiplier, h);
+    return;
+  }
+  // Vocabulary-parallel: rows of other ranks' tokens are zero here and arrive by the all-reduce.
+  int32_t* local = sized(ws_.local_ids, T);
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t id = tokens[size_t(t)];
+    local[t] = id >= vocab_begin_ && id < vocab_end_ ? int32_t(id - vocab_begin_) : 0;
+  }
+  k::embed(weights_->embed, local, T, c.embed_multiplier, h);
+  for (int64_t t = 0; t < T; ++t) {
+    const int32_t id = tokens[size_t(t)];
+    if (id < vocab_begin_ || id >= vocab_end_) std::fill(h + t * D, h + (t + 1) * D, 0.0f);
+  }
+  all_reduce(h, T * D);
 }
 
 void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
@@ -175,6 +207,7 @@ void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
     OpScope op(tracer, site::attn_o, layer, -1, cost.bytes, cost.flops);
     k::matmul(o, T, w.wo, branch, &pool_);
   }
+  all_reduce(branch, T * D);  // tensor parallel: the sum of the ranks' heads
   {
     OpScope op(tracer, site::attn_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
     add_branch(branch, w.norm_post_attn, c.rms_eps, T, D, ws_.h.data());
@@ -298,6 +331,7 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
     constexpr float kInvSqrt2 = 0.70710678118654752f;
     for (int64_t i = 0; i < T * D; ++i) out[i] = (out[i] + mlp[i]) * kInvSqrt2;
   }
+  all_reduce(out, T * D);  // tensor parallel: the sum of the ranks' FFN columns
   OpScope op(tracer, site::moe_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
   add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data());
 }
@@ -314,7 +348,25 @@ void Model::output(int64_t T, bool all_logits, float* logits, trace::Tracer* tra
   }
   OpCost cost = mm(weights_->lm_head, rows);
   OpScope op(tracer, site::out_head, -1, -1, cost.bytes, cost.flops + 2 * rows * V);
-  k::matmul(y, rows, weights_->lm_head, logits, &pool_);
+  if (!comm_) {
+    k::matmul(y, rows, weights_->lm_head, logits, &pool_);
+  } else {
+    // Vocabulary-parallel: each rank computes its rows (padded to the same count), then every
+    // rank gathers them all: [tp, rows, Vr] -> [rows, V].
+    const int64_t tp = comm_->size(), vr = (V + tp - 1) / tp, mine = vocab_end_ - vocab_begin_;
+    float* local = sized(ws_.local_logits, rows * vr);
+    std::fill(local, local + rows * vr, 0.0f);
+    float* part = sized(ws_.gathered_logits, rows * mine);  // reused below after the gather
+    k::matmul(y, rows, weights_->lm_head, part, &pool_);
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(part + r * mine, mine, local + r * vr);
+    float* all = sized(ws_.gathered_logits, tp * rows * vr);
+    comm_->all_gather(local, all, size_t(rows * vr));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t q = 0; q < tp; ++q) {
+        const int64_t v0 = q * vr, n = std::min(vr, V - v0);
+        if (n > 0) std::copy_n(all + (q * rows + r) * vr, n, logits + r * V + v0);
+      }
+  }
   const float mult = c.output_multiplier, cap = c.final_logit_softcap;
   for (int64_t i = 0; i < rows * V; ++i) {
     float v = logits[i] * mult;

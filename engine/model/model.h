@@ -18,6 +18,10 @@
 
 namespace moescope {
 
+namespace parallel {
+class Communicator;
+}
+
 class Model {
  public:
   Model(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights, int n_threads);
@@ -35,6 +39,13 @@ class Model {
   void forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits,
                trace::Tracer* tracer = nullptr);
 
+  // Makes this model one tensor-parallel rank (engine/parallel/sharded_model.h): its config and
+  // weights are a shard (parallel::shard_weights), the partial sums of the row-parallel
+  // projections (o-proj, expert and shared-MLP down) are all-reduced over comm, and the
+  // embedding and output projection cover vocabulary rows [vocab_begin, vocab_end) only; the
+  // logits are gathered whole on every rank. comm must outlive the model's forward calls.
+  void set_tensor_parallel(parallel::Communicator* comm, int64_t vocab_begin, int64_t vocab_end);
+
  private:
   // Scratch of one forward call, grown on demand and reused.
   struct Workspace {
@@ -43,8 +54,13 @@ class Model {
     std::vector<int32_t> ids;                        // [T, K]
     std::vector<float> moe_in, moe_gate, moe_up, moe_out, shared;  // expert batches
     std::vector<int64_t> positions, expert_rows;
-    std::vector<float> attn_probs;  // [Hq, T, S] when the tracer wants them
+    std::vector<float> attn_probs;                     // [Hq, T, S] when the tracer wants them
+    std::vector<float> local_logits, gathered_logits;  // tensor parallel: [T, Vr], [tp, T, Vr]
+    std::vector<int32_t> local_ids;                    // tensor parallel: ids in the rank's rows
   };
+
+  void embed_tokens(std::span<const int32_t> tokens, float* h, trace::Tracer* tracer);
+  void all_reduce(float* data, int64_t n);
 
   void attention_block(int64_t layer, int64_t t, int64_t p0, KvCache& cache, trace::Tracer* tracer);
   void moe_block(int64_t layer, int64_t t, int64_t p0, trace::Tracer* tracer);
@@ -54,6 +70,8 @@ class Model {
   std::shared_ptr<const ModelWeights> weights_;
   kernels::ThreadPool pool_;
   Workspace ws_;
+  parallel::Communicator* comm_ = nullptr;  // tensor parallel; null when whole
+  int64_t vocab_begin_ = 0, vocab_end_ = 0;
 };
 
 }  // namespace moescope

@@ -214,21 +214,25 @@ std::vector<std::unique_ptr<CpuCommunicator>> make_cpu_group(int n) {
 }
 
 void run_ranks(int n, const std::function<void(Communicator&)>& fn) {
-  auto comms = make_cpu_group(n);
+  run_ranks(make_cpu_group(n), fn);
+}
+
+void run_ranks(const std::vector<std::unique_ptr<CpuCommunicator>>& comms,
+               const std::function<void(Communicator&)>& fn) {
   std::exception_ptr first;
   std::mutex first_mutex;
   std::vector<std::thread> threads;
-  threads.reserve(size_t(n));
-  for (int r = 0; r < n; ++r)
+  threads.reserve(comms.size());
+  for (size_t r = 0; r < comms.size(); ++r)
     threads.emplace_back([&, r] {
       try {
-        fn(*comms[size_t(r)]);
+        fn(*comms[r]);
       } catch (...) {
         {
           std::lock_guard<std::mutex> lock(first_mutex);
           if (!first) first = std::current_exception();
         }
-        comms[size_t(r)]->abort_group();
+        comms[r]->abort_group();
       }
     });
   for (auto& t : threads) t.join();

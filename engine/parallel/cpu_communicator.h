@@ -47,5 +47,8 @@ std::vector<std::unique_ptr<CpuCommunicator>> make_cpu_group(int n);
 // aborted (ranks waiting in a collective throw too, instead of waiting forever) and the first
 // exception is rethrown here.
 void run_ranks(int n, const std::function<void(Communicator&)>& fn);
+// The same over an existing group (which is aborted for good when a rank throws).
+void run_ranks(const std::vector<std::unique_ptr<CpuCommunicator>>& group,
+               const std::function<void(Communicator&)>& fn);
 
 }  // namespace moescope::parallel
