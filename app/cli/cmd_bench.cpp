@@ -1,29 +1,49 @@
-// `moescope bench`: prefill and decode tokens/s on a random prompt, and peak resident memory;
-// with --ceilings, the machine's ceilings instead (bench_ceilings.h).
+// `moescope bench`: prefill and decode tokens/s of a model directory or a built-in synthetic
+// preset (tinyA/B/C, random weights in f32, bf16 or int8 built in memory), each a median of
+// --repeat runs with min and max; achieved decode bandwidth and prefill GFLOP/s against the
+// machine's measured ceilings; time per token by op from a separate traced pass; peak RSS.
+// With --ceilings, the machine's ceilings instead (bench_ceilings.h); with --trace-overhead, the
+// cost of recording (bench_trace.h).
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 
+#include "app/cli/bench_breakdown.h"
 #include "app/cli/bench_ceilings.h"
 #include "app/cli/bench_trace.h"
+#include "app/cli/bench_work.h"
 #include "app/cli/command_list.h"
 #include "app/cli/common_options.h"
 #include "app/cli/format.h"
+#include "engine/config/bench_presets.h"
 #include "engine/core/error.h"
 #include "engine/model/load_model.h"
 #include "engine/model/model.h"
+#include "engine/weights/synthetic_weights.h"
+#include "inspectors/analysis/ceilings.h"
 
 namespace moescope::app {
 
 namespace {
 
-double median(std::vector<double> v) {
+struct Stat {
+  double median = 0, min = 0, max = 0;
+};
+
+Stat summarize(std::vector<double> v) {
+  if (v.empty()) return {};
   std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  const size_t n = v.size();
+  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
+}
+
+nlohmann::json to_json(const Stat& s) {
+  return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
 }
 
 int64_t peak_rss_bytes() {
@@ -32,26 +52,129 @@ int64_t peak_rss_bytes() {
   return int64_t(ru.ru_maxrss) * 1024;  // Linux reports KiB
 }
 
+// What is benchmarked: a model directory, or a preset with weights built in memory.
+struct Subject {
+  std::string label;  // "tinyA" or the directory
+  std::string dtype;  // "bf16", or the stored dtype of a directory's output projection
+  ModelConfig config;
+  std::shared_ptr<const ModelWeights> weights;
+};
+
+kernels::DType parse_dtype(const std::string& s) {
+  if (s == "f32") return kernels::DType::F32;
+  if (s == "bf16") return kernels::DType::BF16;
+  if (s == "int8") return kernels::DType::I8;
+  throw UsageError("--dtype '" + s + "' is not a weight format (expected f32, bf16 or int8)");
+}
+
+// The machine's ceilings, when `moescope bench --ceilings` has stored them.
+std::optional<inspectors::MachineCeilings> ceilings(const std::optional<std::string>& file) {
+  std::string path;
+  try {
+    path = file ? *file : inspectors::default_ceilings_path();
+  } catch (const Error&) {
+    return std::nullopt;  // no HOME: nothing stored
+  }
+  return inspectors::load_ceilings(path);
+}
+
+// The ceilings for this thread count: the read bandwidth measured with one thread or with the
+// ceilings' thread count, and the GEMM rate scaled linearly by threads (compute-bound).
+struct Peaks {
+  double read_gbps = 0, gemm_gflops = 0;
+  std::string note;
+};
+
+Peaks peaks_for(const inspectors::MachineCeilings& c, int threads) {
+  Peaks p;
+  p.read_gbps = threads == 1 ? c.read_gbps_one_thread : c.read_gbps;
+  p.gemm_gflops = c.gemm_gflops * double(threads) / double(std::max(1, c.threads));
+  if (threads != 1 && threads != c.threads)
+    p.note = cat("ceilings measured with ", c.threads, " threads");
+  return p;
+}
+
+nlohmann::json breakdown_json(const PhaseBreakdown& b) {
+  const double per = 1e3 * double(std::max<int64_t>(1, b.tokens));  // ns -> us per token
+  nlohmann::json ops = nlohmann::json::array();
+  for (const OpShare& o : b.ops)
+    ops.push_back({{"op", o.name},
+                   {"kind", o.kind},
+                   {"calls_per_token", double(o.calls) / double(std::max<int64_t>(1, b.tokens))},
+                   {"us_per_token", o.ns / per},
+                   {"share", b.op_ns() > 0 ? o.ns / b.op_ns() : 0.0}});
+  return {{"tokens", b.tokens},
+          {"wall_us_per_token", b.wall_ns / per},
+          {"op_us_per_token", b.op_ns() / per},
+          {"ops", ops}};
+}
+
+void print_breakdown(const char* phase, const PhaseBreakdown& b, int top) {
+  const double per = 1e3 * double(std::max<int64_t>(1, b.tokens));
+  std::printf("  %s time per token by op (separate traced pass): %.1f us wall, %.1f us in ops\n",
+              phase, b.wall_ns / per, b.op_ns() / per);
+  int shown = 0;
+  for (const OpShare& o : b.ops) {
+    if (shown++ == top) break;
+    std::printf("    %-24s %-11s %9.2f us %6.1f%%\n", o.name.c_str(), o.kind.c_str(), o.ns / per,
+                100.0 * o.ns / b.op_ns());
+  }
+}
+
 }  // namespace
 
 int cmd_bench(Args& args) {
   if (args.flag("ceilings")) return bench_ceilings(args);
   if (args.flag("trace-overhead")) return bench_trace_overhead(args);
-  const std::string dir = args.value("model", default_model_dir());
+  const std::optional<std::string> preset = args.value("preset");
+  const std::optional<std::string> model_dir = args.value("model");
+  const std::optional<std::string> dtype_name = args.value("dtype");
+  const int64_t groups = args.integer("int8-groups", 1);
+  const int64_t seed = args.integer("seed", 1);
   const int64_t P = args.integer("prompt-tokens", 512), G = args.integer("gen-tokens", 128);
   const int threads = thread_option(args);
   const int64_t repeat = args.integer("repeat", 3);
   const bool as_json = args.flag("json");
+  const bool no_breakdown = args.flag("no-breakdown");
+  const int64_t top = args.integer("top", 8);
+  const std::optional<std::string> ceilings_file = args.value("ceilings-file");
   args.done();
   if (P < 1 || G < 0 || repeat < 1)
     throw UsageError("--prompt-tokens must be >= 1, --gen-tokens >= 0, --repeat >= 1");
+  if (preset && model_dir) throw UsageError("--preset and --model exclude each other");
+  if (dtype_name && !preset) throw UsageError("--dtype applies to --preset (synthetic weights)");
+  if (groups < 1) throw UsageError("--int8-groups must be >= 1");
 
-  LoadedModel m = load_model(dir, false);
-  const ModelConfig& c = m.config;
+  Subject s;
+  if (preset) {
+    const std::vector<std::string> names = bench_preset_names();
+    if (std::find(names.begin(), names.end(), *preset) == names.end())
+      throw UsageError("--preset '" + *preset + "' is not a bench preset (expected tinyA, tinyB " +
+                       "or tinyC)");
+    SyntheticWeightOptions o;
+    o.dtype = parse_dtype(dtype_name.value_or("f32"));
+    o.int8_groups = groups;
+    o.seed = uint64_t(seed);
+    s.label = *preset;
+    s.dtype = dtype_name.value_or("f32");
+    s.config = bench_preset_config(*preset);
+    for (int64_t k : {s.config.d_model, s.config.n_heads * s.config.head_dim, s.config.expert_ffn})
+      if (o.dtype == kernels::DType::I8 && k % groups != 0)
+        throw UsageError(cat("--int8-groups ", groups, " must divide every matrix's input ",
+                             "features (", *preset, " has ", k, ")"));
+    s.weights = synthetic_weights(s.config, o);
+  } else {
+    LoadedModel m = load_model(model_dir.value_or(default_model_dir()), false);
+    s.label = m.dir;
+    s.config = m.config;
+    s.weights = m.weights;
+    s.dtype = kernels::dtype_name(m.weights->lm_head.dtype);
+  }
+  const ModelConfig& c = s.config;
   if (P > c.max_seq_len || G > c.max_seq_len)
     fail("--prompt-tokens ", P, " and --gen-tokens ", G, " must each fit the model's context of ",
          c.max_seq_len);
-  Model model(c, m.weights, threads);
+  Model model(c, s.weights, threads);
 
   // Random ids past the special tokens: throughput does not depend on the text.
   std::mt19937 rng(1234);
@@ -82,25 +205,85 @@ int cmd_bench(Args& args) {
       decode.push_back(double(G) / std::chrono::duration<double>(clock::now() - t1).count());
     }
   }
-  const double pf = median(prefill), dc = G > 0 ? median(decode) : 0;
+  std::optional<PhaseBreakdown> bd_prefill, bd_decode;
+  if (!no_breakdown) {
+    bd_prefill = breakdown_prefill(model, prompt);
+    if (G > 0) bd_decode = breakdown_decode(model, prompt[0], G);
+  }
+
+  const Stat pf = summarize(prefill), dc = summarize(decode);
+  const int64_t bytes_per_token = decode_weight_bytes(c, *s.weights);
+  const double flops_per_token = double(prefill_flops(c, *s.weights, P)) / double(P);
+  const double achieved_gbps = double(bytes_per_token) * dc.median / 1e9;
+  const double achieved_gflops = flops_per_token * pf.median / 1e9;
+  const auto ceil = ceilings(ceilings_file);
+  const std::optional<Peaks> peak =
+      ceil ? std::optional<Peaks>(peaks_for(*ceil, threads)) : std::nullopt;
   const int64_t rss = peak_rss_bytes();
+  const int64_t weight_bytes = int64_t(s.weights->matrix_bytes + s.weights->owned_bytes);
+
   if (as_json) {
-    nlohmann::json j = {{"model", dir},
+    nlohmann::json prefill_j = {{"tokens_per_s", to_json(pf)},
+                                {"flops_per_token", flops_per_token},
+                                {"gflops", achieved_gflops}};
+    nlohmann::json decode_j = {{"tokens_per_s", to_json(dc)},
+                               {"weight_bytes_per_token", bytes_per_token},
+                               {"achieved_gbps", achieved_gbps}};
+    if (peak) {
+      prefill_j["gemm_peak_gflops"] = peak->gemm_gflops;
+      prefill_j["fraction_of_peak"] = achieved_gflops / peak->gemm_gflops;
+      decode_j["read_gbps"] = peak->read_gbps;
+      decode_j["fraction_of_read"] = achieved_gbps / peak->read_gbps;
+    }
+    nlohmann::json j = {{"model", s.label},
+                        {"preset", preset.has_value()},
+                        {"dtype", s.dtype},
                         {"threads", threads},
                         {"prompt_tokens", P},
                         {"gen_tokens", G},
                         {"repeat", repeat},
-                        {"prefill_tokens_per_s", pf},
-                        {"decode_tokens_per_s", dc},
-                        {"peak_rss_bytes", rss}};
+                        {"prefill", prefill_j},
+                        {"decode", decode_j},
+                        {"prefill_tokens_per_s", pf.median},
+                        {"decode_tokens_per_s", dc.median},
+                        {"weight_bytes", weight_bytes},
+                        {"peak_rss_bytes", rss},
+                        {"ceilings_measured", peak.has_value()}};
+    if (bd_prefill || bd_decode) {
+      j["breakdown"] = nlohmann::json::object();
+      if (bd_prefill) j["breakdown"]["prefill"] = breakdown_json(*bd_prefill);
+      if (bd_decode) j["breakdown"]["decode"] = breakdown_json(*bd_decode);
+    }
     std::printf("%s\n", j.dump(2).c_str());
-  } else {
-    std::printf("model %s, %d thread%s, median of %lld\n", dir.c_str(), threads,
-                threads == 1 ? "" : "s", (long long)repeat);
-    std::printf("  prefill %lld tokens: %10.1f tok/s\n", (long long)P, pf);
-    std::printf("  decode  %lld tokens: %10.1f tok/s (from an empty cache)\n", (long long)G, dc);
-    std::printf("  peak RSS           %s\n", binary_bytes(rss).c_str());
+    return 0;
   }
+  std::printf("%s, %s weights%s, %d thread%s, median [min-max] of %lld\n", s.label.c_str(),
+              s.dtype.c_str(), preset ? " (synthetic)" : "", threads, threads == 1 ? "" : "s",
+              (long long)repeat);
+  std::printf("  prefill %lld tokens: %10.1f tok/s [%.1f-%.1f]  %.1f GFLOP/s", (long long)P,
+              pf.median, pf.min, pf.max, achieved_gflops);
+  if (peak)
+    std::printf(" = %.0f%% of the GEMM ceiling %.1f", 100 * achieved_gflops / peak->gemm_gflops,
+                peak->gemm_gflops);
+  std::printf("\n");
+  if (G > 0) {
+    std::printf("  decode  %lld tokens: %10.1f tok/s [%.1f-%.1f] (from an empty cache)\n",
+                (long long)G, dc.median, dc.min, dc.max);
+    std::printf("  decode weights read: %s per token -> %.2f GB/s",
+                decimal_bytes(bytes_per_token).c_str(), achieved_gbps);
+    if (peak)
+      std::printf(" = %.0f%% of the measured read bandwidth %.1f GB/s",
+                  100 * achieved_gbps / peak->read_gbps, peak->read_gbps);
+    std::printf("\n");
+  }
+  if (!peak)
+    std::printf("  (no ceilings stored: run moescope bench --ceilings)\n");
+  else if (!peak->note.empty())
+    std::printf("  (%s)\n", peak->note.c_str());
+  std::printf("  weights            %s\n", binary_bytes(weight_bytes).c_str());
+  std::printf("  peak RSS           %s\n", binary_bytes(rss).c_str());
+  if (bd_decode) print_breakdown("decode", *bd_decode, int(top));
+  if (bd_prefill) print_breakdown("prefill", *bd_prefill, int(top));
   return 0;
 }
 

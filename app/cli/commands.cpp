@@ -92,16 +92,24 @@ const Command kCommands[] = {
      "  --dump-logits FILE write the logits of every position as JSON\n"
      "  --threads N        CPU threads (default: all cores)\n",
      cmd_eval},
-    {"bench", "prefill and decode throughput and peak memory",
+    {"bench", "prefill and decode throughput, time per op, achieved bandwidth, peak memory",
      "  --model DIR        model directory (default: the embedded default model)\n"
+     "  --preset P         instead, a synthetic Grok-1-architecture model built in memory:\n"
+     "                     tinyA, tinyB or tinyC (issue 9's shapes; random weights)\n"
+     "  --dtype D          the preset's weights: f32 (default), bf16 or int8 (group scales)\n"
+     "  --int8-groups G    int8 scale groups per row (default 1; must divide every K)\n"
+     "  --seed S           the preset's weight seed (default 1)\n"
      "  --prompt-tokens N  prompt length (default 512)\n"
      "  --gen-tokens N     tokens to decode (default 128)\n"
      "  --threads N        CPU threads (default: all cores)\n"
-     "  --repeat R         runs; the median is reported (default 3)\n"
+     "  --repeat R         runs; median [min-max] is reported (default 3)\n"
+     "  --no-breakdown     skip the traced pass that times every op (time per token by op)\n"
+     "  --top N            ops listed per phase in the breakdown (default 8)\n"
      "  --json             machine-readable output\n"
      "  --ceilings         instead, measure the machine's memory read bandwidth (1 and N\n"
      "                     threads) and f32 GEMM rate, and save them for the op statistics\n"
-     "  --ceilings-file F  where (default: ~/.local/share/moescope/ceilings.json, or under\n"
+     "  --ceilings-file F  where they are saved and read from (for achieved GB/s, GFLOP/s)\n"
+     "                     (default: ~/.local/share/moescope/ceilings.json, or under\n"
      "                     $XDG_DATA_HOME)\n"
      "  --array-mb N       the read benchmark's array size (default 1024)\n"
      "  --trace-overhead   instead, time generation untraced, recording tokens only, routing +\n"
