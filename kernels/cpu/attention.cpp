@@ -3,12 +3,15 @@
 // softmax in f32, weighted sum of values.
 //
 // Shape legend: T query tokens at absolute positions p0 .. p0+T-1, S = p0 + T visible keys,
-// Hq query heads, Hkv KV heads, Dh head dim. q/o: [T, Hq, Dh]; k/v cache: [S_max, Hkv, Dh];
-// probs: [Hq, T, S].
+// Hq query heads, Hkv KV heads, Dh head dim, Gq = Hq / Hkv query heads per KV head. q/o:
+// [T, Hq, Dh]; k/v cache: [S_max, Hkv, Dh]; probs: [Hq, T, S].
 //
-// Work item = one (query head, query token) pair: its S logits, softmax and output row are
-// independent of every other pair. Items are ordered head-major so that a thread's consecutive
-// items read the same KV head.
+// Work item = one (KV head, query token) pair: the Gq query heads that read the same KV head are
+// done together, so each key and value row is loaded once for all of them. Items are ordered
+// KV-head-major so that a thread's consecutive items read the same cache rows. Per item:
+//   1. raw logits q.k for the keys s <= p (4 heads per pass over a key row), masked keys marked;
+//   2. multiplier, soft-cap (vector tanh), temperature, and the row maximum, 8 keys at a time;
+//   3. exp (vector) and the sum; 4. the weighted sum of value rows, kept in registers.
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
@@ -32,6 +35,139 @@ float temperature(int64_t p, int64_t len) {
   return float(std::log2(double(p)) / std::log2(double(len)));
 }
 
+// Step 1 for up to 4 query heads qs[0..nh) against keys [0, n): w[j][s] = q_j . k_s, or kMasked
+// for an invalid key (whose row is then not read).
+void raw_logits(const float* const* qs, int nh, const float* kg, int64_t kv_stride, int64_t dh,
+                const uint8_t* key_valid, int64_t n, float* const* w) {
+  for (int64_t s = 0; s < n; ++s) {
+    if (key_valid && !key_valid[s]) {
+      for (int j = 0; j < nh; ++j) w[j][s] = kMasked;
+      continue;
+    }
+    const float* ks = kg + s * kv_stride;
+#if MOESCOPE_SIMD_AVX2
+    if (dh % 8 == 0) {
+      // Missing heads repeat head 0 (computed, not stored): one code path for nh = 1..4.
+      const float* q1 = qs[nh > 1 ? 1 : 0];
+      const float* q2 = qs[nh > 2 ? 2 : 0];
+      const float* q3 = qs[nh > 3 ? 3 : 0];
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t d = 0; d < dh; d += 8) {
+        const __m256 kv = _mm256_loadu_ps(ks + d);
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qs[0] + d), kv, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q1 + d), kv, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q2 + d), kv, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q3 + d), kv, a3);
+      }
+      alignas(16) float r[4];
+      _mm_store_ps(r, simd::hsum4(a0, a1, a2, a3));
+      for (int j = 0; j < nh; ++j) w[j][s] = r[j];
+      continue;
+    }
+#endif
+    for (int j = 0; j < nh; ++j) w[j][s] = simd::dot_f32(qs[j], ks, dh);
+  }
+}
+
+// Step 2 on w[0, n): l -> tau * cap * tanh(l * mult / cap) (or tau * l * mult), kMasked kept.
+// Returns the maximum.
+float transform_logits(float* w, int64_t n, float mult, float cap, float tau) {
+  int64_t s = 0;
+  float max_l = -std::numeric_limits<float>::infinity();
+#if MOESCOPE_SIMD_AVX2
+  const __m256 vm = _mm256_set1_ps(mult), vcap = _mm256_set1_ps(cap),
+               vinv = _mm256_set1_ps(cap > 0.0f ? 1.0f / cap : 0.0f), vtau = _mm256_set1_ps(tau),
+               vmask = _mm256_set1_ps(kMasked);
+  __m256 vmax = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  for (; s + 8 <= n; s += 8) {
+    __m256 l = _mm256_loadu_ps(w + s);
+    const __m256 masked = _mm256_cmp_ps(l, vmask, _CMP_EQ_OQ);
+    l = _mm256_mul_ps(l, vm);
+    if (cap > 0.0f) l = _mm256_mul_ps(vcap, simd::tanh8(_mm256_mul_ps(l, vinv)));
+    l = _mm256_blendv_ps(_mm256_mul_ps(l, vtau), vmask, masked);
+    _mm256_storeu_ps(w + s, l);
+    vmax = _mm256_max_ps(vmax, l);
+  }
+  alignas(32) float m[8];
+  _mm256_store_ps(m, vmax);
+  for (float v : m) max_l = std::max(max_l, v);
+#endif
+  for (; s < n; ++s) {
+    if (w[s] == kMasked) {
+      max_l = std::max(max_l, kMasked);
+      continue;
+    }
+    float l = w[s] * mult;
+    if (cap > 0.0f) l = cap * std::tanh(l / cap);
+    w[s] = l * tau;
+    max_l = std::max(max_l, w[s]);
+  }
+  return max_l;
+}
+
+// Step 3 on w[0, n): w = exp(w - max); returns the sum. Masked keys give exactly 0.
+float exp_and_sum(float* w, int64_t n, float max_l) {
+  int64_t s = 0;
+  float sum = 0.0f;
+#if MOESCOPE_SIMD_AVX2
+  const __m256 vmax = _mm256_set1_ps(max_l);
+  __m256 vsum = _mm256_setzero_ps();
+  for (; s + 8 <= n; s += 8) {
+    const __m256 e = simd::exp8(_mm256_sub_ps(_mm256_loadu_ps(w + s), vmax));
+    _mm256_storeu_ps(w + s, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  sum = simd::hsum(vsum);
+#endif
+  for (; s < n; ++s) {
+    w[s] = std::exp(w[s] - max_l);
+    sum += w[s];
+  }
+  return sum;
+}
+
+// Step 4: out[Dh] = scale * sum_{s < n, w[s] != 0} w[s] v_s, for Dh = 8 C, in registers.
+template <int C>
+void weighted_values(const float* w, int64_t n, const float* vg, int64_t kv_stride, float scale,
+                     float* out) {
+#if MOESCOPE_SIMD_AVX2
+  __m256 acc[C];
+#pragma GCC unroll 16
+  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
+  for (int64_t s = 0; s < n; ++s) {
+    if (w[s] == 0.0f) continue;
+    const __m256 ws = _mm256_set1_ps(w[s]);
+    const float* vs = vg + s * kv_stride;
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) acc[c] = _mm256_fmadd_ps(ws, _mm256_loadu_ps(vs + 8 * c), acc[c]);
+  }
+  const __m256 vscale = _mm256_set1_ps(scale);
+#pragma GCC unroll 16
+  for (int c = 0; c < C; ++c) _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(acc[c], vscale));
+#endif
+}
+
+// Step 4 for any Dh.
+void weighted_values_any(const float* w, int64_t n, const float* vg, int64_t kv_stride, int64_t dh,
+                         float scale, float* out) {
+#if MOESCOPE_SIMD_AVX2
+  switch (dh) {
+    case 32:
+      return weighted_values<4>(w, n, vg, kv_stride, scale, out);
+    case 64:
+      return weighted_values<8>(w, n, vg, kv_stride, scale, out);
+    case 128:
+      return weighted_values<16>(w, n, vg, kv_stride, scale, out);
+    default:
+      break;
+  }
+#endif
+  std::fill(out, out + dh, 0.0f);
+  for (int64_t s = 0; s < n; ++s)
+    if (w[s] != 0.0f) simd::axpy_f32(w[s], vg + s * kv_stride, out, dh);
+  for (int64_t d = 0; d < dh; ++d) out[d] *= scale;
+}
+
 }  // namespace
 
 void attention(const float* q, const float* k, const float* v, const uint8_t* key_valid, int64_t t,
@@ -44,54 +180,52 @@ void attention(const float* q, const float* k, const float* v, const uint8_t* ke
   const int64_t group = hq_n / hkv_n;  // query heads per KV head
   const int64_t s_n = p0 + t;
   const int64_t kv_stride = hkv_n * dh;  // floats between consecutive cache positions
-  const float softcap = params.softcap;
 
   auto body = [&](int64_t i0, int64_t i1) {
-    thread_local std::vector<float> scratch;  // [S] logits, when probs is not kept
-    if (!probs && scratch.size() < size_t(s_n)) scratch.resize(size_t(s_n));
+    thread_local std::vector<float> scratch;  // [Gq, S] logits, when probs is not kept
+    if (!probs && scratch.size() < size_t(group * s_n)) scratch.resize(size_t(group * s_n));
     for (int64_t i = i0; i < i1; ++i) {
-      const int64_t hq = i / t, tq = i % t;
+      const int64_t g = i / t, tq = i % t;
       const int64_t p = p0 + tq;  // absolute position of this query
-      const int64_t g = hq / group;
-      const float* qv = q + (tq * hq_n + hq) * dh;
+      const int64_t n = p + 1;    // keys it may see; keys past p are masked and never read
       const float* kg = k + g * dh;
       const float* vg = v + g * dh;
-      float* w = probs ? probs + (hq * t + tq) * s_n : scratch.data();  // [S]
       const float tau = temperature(p, params.temperature_len);
-
-      // Logits. Keys past p are always masked; they are not even read.
-      float max_l = -std::numeric_limits<float>::infinity();
-      for (int64_t s = 0; s < s_n; ++s) {
-        float l;
-        if (s > p || (key_valid && !key_valid[s])) {
-          l = kMasked;
-        } else {
-          l = simd::dot_f32(qv, kg + s * kv_stride, dh) * params.logit_multiplier;
-          if (softcap > 0.0f) l = softcap * std::tanh(l / softcap);
-          l *= tau;
+      for (int64_t j0 = 0; j0 < group; j0 += 4) {
+        const int nh = int(std::min<int64_t>(4, group - j0));
+        const float* qs[4];
+        float* w[4];
+        for (int j = 0; j < nh; ++j) {
+          const int64_t hq = g * group + j0 + j;
+          qs[j] = q + (tq * hq_n + hq) * dh;
+          w[j] = probs ? probs + (hq * t + tq) * s_n : scratch.data() + (j0 + j) * s_n;  // [S]
         }
-        w[s] = l;
-        max_l = std::max(max_l, l);
-      }
-      // Softmax, max-subtracted. Masked keys get exp(-1e30 - max) = 0 exactly, unless every key
-      // is masked: then all logits are equal and the weights are uniform, as in the reference.
-      float sum = 0.0f;
-      for (int64_t s = 0; s < s_n; ++s) {
-        w[s] = std::exp(w[s] - max_l);
-        sum += w[s];
-      }
-      const float inv = 1.0f / sum;
-      float* out = o + (tq * hq_n + hq) * dh;
-      std::fill(out, out + dh, 0.0f);
-      for (int64_t s = 0; s < s_n; ++s) {
-        w[s] *= inv;
-        if (w[s] != 0.0f) simd::axpy_f32(w[s], vg + s * kv_stride, out, dh);
+        raw_logits(qs, nh, kg, kv_stride, dh, key_valid, n, w);
+        for (int j = 0; j < nh; ++j) {
+          const int64_t hq = g * group + j0 + j;
+          float* out = o + (tq * hq_n + hq) * dh;
+          const float max_l =
+              transform_logits(w[j], n, params.logit_multiplier, params.softcap, tau);
+          if (max_l == kMasked) {
+            // Every visible key is masked: all S logits are -1e30 alike and the reference's
+            // softmax is uniform over all S keys, including those past p.
+            std::fill(w[j], w[j] + s_n, 1.0f / float(s_n));
+            weighted_values_any(w[j], s_n, vg, kv_stride, dh, 1.0f, out);
+            continue;
+          }
+          const float inv = 1.0f / exp_and_sum(w[j], n, max_l);
+          weighted_values_any(w[j], n, vg, kv_stride, dh, inv, out);
+          if (probs) {
+            for (int64_t s = 0; s < n; ++s) w[j][s] *= inv;
+            std::fill(w[j] + n, w[j] + s_n, 0.0f);
+          }
+        }
       }
     }
   };
 
-  const int64_t items = hq_n * t;
-  if (!pool || items * s_n * dh < kMinParallel)
+  const int64_t items = hkv_n * t;
+  if (!pool || hq_n * t * s_n * dh < kMinParallel)
     body(0, items);
   else
     pool->parallel_for(items, body);
