@@ -117,6 +117,11 @@ void Model::set_tensor_parallel(parallel::Communicator* comm, int64_t vocab_begi
   vocab_end_ = vocab_end;
 }
 
+void Model::set_expert_parallel(parallel::Communicator* comm, std::vector<int> expert_group) {
+  ep_comm_ = comm;
+  expert_group_ = std::move(expert_group);
+}
+
 void Model::all_reduce(float* data, int64_t n) {
   if (comm_) comm_->all_reduce_sum(data, size_t(n));
 }
@@ -260,45 +265,25 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   // Experts: gather each expert's tokens into one batch so its weights are read once per call.
   float* out = sized(ws_.moe_out, T * D);
   std::fill(out, out + T * D, 0.0f);
-  int64_t* rows = sized(ws_.expert_rows, T * K);
-  for (int64_t e = 0; e < E; ++e) {
-    int64_t n = 0;
-    for (int64_t i = 0; i < T * K; ++i)
-      if (ids[i] == e) rows[n++] = i;  // i = t * K + slot
-    if (n == 0) continue;
-    const int32_t expert = int32_t(e);
-    float* in = sized(ws_.moe_in, n * D);
-    for (int64_t r = 0; r < n; ++r) std::copy_n(x + (rows[r] / K) * D, D, in + r * D);
-    float* g = sized(ws_.moe_gate, n * F);
-    float* u = sized(ws_.moe_up, n * F);
-    const ExpertWeights& xw = w.experts[size_t(e)];
-    {
-      OpCost cost = mm(xw.gate, n);
-      OpScope op(tracer, site::expert_gate, layer, expert, cost.bytes, cost.flops);
-      k::matmul(in, n, xw.gate, g, &pool_);
-    }
-    {
-      OpCost cost = mm(xw.up, n);
-      OpScope op(tracer, site::expert_up, layer, expert, cost.bytes, cost.flops);
-      k::matmul(in, n, xw.up, u, &pool_);
-    }
-    {
-      OpCost cost = elementwise_cost(n * F, 2, 1, 10);
-      OpScope op(tracer, site::expert_act, layer, expert, cost.bytes, cost.flops);
-      k::gated_activation(g, u, n * F, c.expert_act, g);
-    }
-    float* y = in;  // the input batch is no longer needed: reuse it for the expert output
-    {
-      OpCost cost = mm(xw.down, n);
-      OpScope op(tracer, site::expert_down, layer, expert, cost.bytes, cost.flops);
-      k::matmul(g, n, xw.down, y, &pool_);
-    }
-    OpScope op(tracer, site::moe_combine, layer, expert, 4 * 3 * n * D, 2 * n * D);
-    for (int64_t r = 0; r < n; ++r) {
-      const float gate = gates[rows[r]];
-      float* dst = out + (rows[r] / K) * D;
-      const float* src = y + r * D;
-      for (int64_t d = 0; d < D; ++d) dst[d] += gate * src[d];
+  if (ep_comm_) {
+    experts_expert_parallel(l, T, x, ids, gates, out, tracer);
+  } else {
+    int64_t* rows = sized(ws_.expert_rows, T * K);
+    for (int64_t e = 0; e < E; ++e) {
+      int64_t n = 0;
+      for (int64_t i = 0; i < T * K; ++i)
+        if (ids[i] == e) rows[n++] = i;  // i = t * K + slot
+      if (n == 0) continue;
+      float* in = sized(ws_.moe_in, n * D);
+      for (int64_t r = 0; r < n; ++r) std::copy_n(x + (rows[r] / K) * D, D, in + r * D);
+      expert_ffn(l, e, in, n, tracer);
+      OpScope op(tracer, site::moe_combine, layer, int32_t(e), 4 * 3 * n * D, 2 * n * D);
+      for (int64_t r = 0; r < n; ++r) {
+        const float gate = gates[rows[r]];
+        float* dst = out + (rows[r] / K) * D;
+        const float* src = in + r * D;
+        for (int64_t d = 0; d < D; ++d) dst[d] += gate * src[d];
+      }
     }
   }
 
@@ -334,6 +319,97 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   all_reduce(out, T * D);  // tensor parallel: the sum of the ranks' FFN columns
   OpScope op(tracer, site::moe_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
   add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data());
+}
+
+void Model::expert_ffn(int64_t l, int64_t e, float* in, int64_t n, trace::Tracer* tracer) {
+  const ModelConfig& c = config_;
+  const int64_t F = c.expert_ffn;
+  const int32_t layer = int32_t(l), expert = int32_t(e);
+  const ExpertWeights& xw = weights_->layers[size_t(l)].experts[size_t(e)];
+  float* g = sized(ws_.moe_gate, n * F);
+  float* u = sized(ws_.moe_up, n * F);
+  {
+    OpCost cost = mm(xw.gate, n);
+    OpScope op(tracer, site::expert_gate, layer, expert, cost.bytes, cost.flops);
+    k::matmul(in, n, xw.gate, g, &pool_);
+  }
+  {
+    OpCost cost = mm(xw.up, n);
+    OpScope op(tracer, site::expert_up, layer, expert, cost.bytes, cost.flops);
+    k::matmul(in, n, xw.up, u, &pool_);
+  }
+  {
+    OpCost cost = elementwise_cost(n * F, 2, 1, 10);
+    OpScope op(tracer, site::expert_act, layer, expert, cost.bytes, cost.flops);
+    k::gated_activation(g, u, n * F, c.expert_act, g);
+  }
+  OpCost cost = mm(xw.down, n);
+  OpScope op(tracer, site::expert_down, layer, expert, cost.bytes, cost.flops);
+  k::matmul(g, n, xw.down, in, &pool_);  // the input batch is no longer needed
+}
+
+// Expert parallelism: rank r owns the tokens t with t % ep == r for dispatch, sends each owned
+// (token, choice) row to the rank holding its expert (all-to-all), that rank runs its experts
+// and returns the gate-weighted rows (all-to-all back), and the owner sums them. The routing is
+// replicated, so every rank knows every count and row order without sending them. Rows of
+// tokens a rank does not own stay zero; one all-reduce gives every rank the whole output.
+void Model::experts_expert_parallel(int64_t l, int64_t T, const float* x, const int32_t* ids,
+                                    const float* gates, float* out, trace::Tracer* tracer) {
+  const int64_t D = config_.d_model, K = config_.top_k;
+  const int ep = ep_comm_->size(), me = ep_comm_->rank();
+  auto group_of = [&](int64_t i) { return expert_group_[size_t(ids[i])]; };  // i = t * K + k
+
+  // Send order: by destination, then token, then choice. Receive order: by source, then token,
+  // then choice, over the pairs whose expert this rank holds.
+  std::vector<size_t> send_counts(size_t(ep), 0), recv_counts(size_t(ep), 0);
+  std::vector<int64_t>& send_pairs = ws_.ep_send_pairs;
+  std::vector<int64_t>& recv_pairs = ws_.ep_recv_pairs;
+  send_pairs.clear();
+  recv_pairs.clear();
+  for (int d = 0; d < ep; ++d)
+    for (int64_t t = me; t < T; t += ep)
+      for (int64_t k = 0; k < K; ++k)
+        if (group_of(t * K + k) == d) {
+          send_pairs.push_back(t * K + k);
+          send_counts[size_t(d)] += size_t(D);
+        }
+  for (int s = 0; s < ep; ++s)
+    for (int64_t t = s; t < T; t += ep)
+      for (int64_t k = 0; k < K; ++k)
+        if (group_of(t * K + k) == me) {
+          recv_pairs.push_back(t * K + k);
+          recv_counts[size_t(s)] += size_t(D);
+        }
+  const int64_t n_send = int64_t(send_pairs.size()), n_recv = int64_t(recv_pairs.size());
+  float* send = sized(ws_.ep_send, n_send * D);
+  for (int64_t r = 0; r < n_send; ++r)
+    std::copy_n(x + (send_pairs[size_t(r)] / K) * D, D, send + r * D);
+  float* recv = sized(ws_.ep_recv, n_recv * D);
+  ep_comm_->all_to_all(send, send_counts, recv, recv_counts);
+
+  // This rank's experts over the rows it received, each expert's rows as one batch.
+  int64_t* rows = sized(ws_.expert_rows, std::max<int64_t>(n_recv, 1));
+  for (int64_t e = 0; e < config_.n_experts; ++e) {
+    if (expert_group_[size_t(e)] != me) continue;
+    int64_t n = 0;
+    for (int64_t r = 0; r < n_recv; ++r)
+      if (ids[recv_pairs[size_t(r)]] == e) rows[n++] = r;
+    if (n == 0) continue;
+    float* in = sized(ws_.moe_in, n * D);
+    for (int64_t r = 0; r < n; ++r) std::copy_n(recv + rows[r] * D, D, in + r * D);
+    expert_ffn(l, e, in, n, tracer);
+    for (int64_t r = 0; r < n; ++r) {
+      const float gate = gates[recv_pairs[size_t(rows[r])]];
+      float* dst = recv + rows[r] * D;  // the result goes back where its input came from
+      for (int64_t d = 0; d < D; ++d) dst[d] = gate * in[r * D + d];
+    }
+  }
+  ep_comm_->all_to_all(recv, recv_counts, send, send_counts);
+  for (int64_t r = 0; r < n_send; ++r) {
+    float* dst = out + (send_pairs[size_t(r)] / K) * D;
+    for (int64_t d = 0; d < D; ++d) dst[d] += send[r * D + d];
+  }
+  ep_comm_->all_reduce_sum(out, size_t(T * D));
 }
 
 void Model::output(int64_t T, bool all_logits, float* logits, trace::Tracer* tracer) {

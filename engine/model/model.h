@@ -45,6 +45,11 @@ class Model {
   // embedding and output projection cover vocabulary rows [vocab_begin, vocab_end) only; the
   // logits are gathered whole on every rank. comm must outlive the model's forward calls.
   void set_tensor_parallel(parallel::Communicator* comm, int64_t vocab_begin, int64_t vocab_end);
+  // Makes this model one expert-parallel rank: it runs only the experts e with
+  // expert_group[e] == comm->rank(); routed tokens reach them and come back by all-to-all, and
+  // every rank ends with the whole MoE output. Composes with set_tensor_parallel (comm then
+  // joins the ranks of the same tensor-parallel position across expert groups).
+  void set_expert_parallel(parallel::Communicator* comm, std::vector<int> expert_group);
 
  private:
   // Scratch of one forward call, grown on demand and reused.
@@ -54,13 +59,19 @@ class Model {
     std::vector<int32_t> ids;                        // [T, K]
     std::vector<float> moe_in, moe_gate, moe_up, moe_out, shared;  // expert batches
     std::vector<int64_t> positions, expert_rows;
-    std::vector<float> attn_probs;                     // [Hq, T, S] when the tracer wants them
-    std::vector<float> local_logits, gathered_logits;  // tensor parallel: [T, Vr], [tp, T, Vr]
-    std::vector<int32_t> local_ids;                    // tensor parallel: ids in the rank's rows
+    std::vector<float> attn_probs;                      // [Hq, T, S] when the tracer wants them
+    std::vector<float> local_logits, gathered_logits;   // tensor parallel: [T, Vr], [tp, T, Vr]
+    std::vector<int32_t> local_ids;                     // tensor parallel: ids in the rank's rows
+    std::vector<float> ep_send, ep_recv;                // expert parallel: dispatched rows [n, D]
+    std::vector<int64_t> ep_send_pairs, ep_recv_pairs;  // their (token * K + choice)
   };
 
   void embed_tokens(std::span<const int32_t> tokens, float* h, trace::Tracer* tracer);
   void all_reduce(float* data, int64_t n);
+  // One expert over n rows of in [n, D]; the result replaces them.
+  void expert_ffn(int64_t layer, int64_t expert, float* in, int64_t n, trace::Tracer* tracer);
+  void experts_expert_parallel(int64_t layer, int64_t t, const float* x, const int32_t* ids,
+                               const float* gates, float* out, trace::Tracer* tracer);
 
   void attention_block(int64_t layer, int64_t t, int64_t p0, KvCache& cache, trace::Tracer* tracer);
   void moe_block(int64_t layer, int64_t t, int64_t p0, trace::Tracer* tracer);
@@ -72,6 +83,8 @@ class Model {
   Workspace ws_;
   parallel::Communicator* comm_ = nullptr;  // tensor parallel; null when whole
   int64_t vocab_begin_ = 0, vocab_end_ = 0;
+  parallel::Communicator* ep_comm_ = nullptr;  // expert parallel; null when whole
+  std::vector<int> expert_group_;              // [E] the expert group holding each expert
 };
 
 }  // namespace moescope

@@ -55,7 +55,7 @@ WeightMatrix columns(ShardHolder& h, const WeightMatrix& w, int64_t c0, int64_t 
 }  // namespace
 
 Shard shard_weights(const ModelConfig& c, std::shared_ptr<const ModelWeights> full, int tp,
-                    int rank) {
+                    int rank, const std::vector<int>* expert_group, int ep_rank) {
   ParallelLayout layout{tp, 1, {}};
   validate_layout(c, layout);
   if (rank < 0 || rank >= tp) fail("tensor-parallel rank ", rank, " is outside 0..", tp - 1);
@@ -95,9 +95,15 @@ Shard shard_weights(const ModelConfig& c, std::shared_ptr<const ModelWeights> fu
     out.norm_pre_moe = lw.norm_pre_moe;
     out.norm_post_moe = lw.norm_post_moe;
     out.router = lw.router;
-    for (const ExpertWeights& e : lw.experts)
-      out.experts.push_back({rows(e.gate, rank * f, f), rows(e.up, rank * f, f),
-                             columns(*h, e.down, rank * f, f, "expert down projection")});
+    for (size_t e = 0; e < lw.experts.size(); ++e) {
+      const ExpertWeights& x = lw.experts[e];
+      if (expert_group && (*expert_group)[e] != ep_rank) {
+        out.experts.push_back({});  // another expert group's
+        continue;
+      }
+      out.experts.push_back({rows(x.gate, rank * f, f), rows(x.up, rank * f, f),
+                             columns(*h, x.down, rank * f, f, "expert down projection")});
+    }
     if (c.shared_ffn > 0) {
       out.shared_gate = rows(lw.shared_gate, rank * fs, fs);
       out.shared_up = rows(lw.shared_up, rank * fs, fs);

@@ -24,8 +24,10 @@ struct Shard {
 };
 
 // Throws moescope::Error when tp does not divide the sizes (validate_layout's rules) or a
-// quantised matrix's scale groups cannot be split tp ways.
+// quantised matrix's scale groups cannot be split tp ways. With expert parallelism, only the
+// experts e with expert_group[e] == ep_rank are kept (the others are empty matrices).
 Shard shard_weights(const ModelConfig& full_config, std::shared_ptr<const ModelWeights> full,
-                    int tp, int rank);
+                    int tp, int rank, const std::vector<int>* expert_group = nullptr,
+                    int ep_rank = 0);
 
 }  // namespace moescope::parallel

@@ -1,21 +1,28 @@
 #include "engine/parallel/sharded_model.h"
 
-#include "engine/parallel/layout.h"
+#include <exception>
+#include <mutex>
+#include <thread>
 
 namespace moescope::parallel {
 
 ShardedModel::ShardedModel(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights,
-                           int tp, int threads_per_rank, int64_t capacity)
-    : config_(config) {
-  ParallelLayout layout{tp, 1, {}};
-  validate_layout(config, layout);
-  comms_ = make_cpu_group(tp);
-  for (int r = 0; r < tp; ++r) {
+                           ParallelLayout layout, int threads_per_rank, int64_t capacity)
+    : config_(config), layout_(std::move(layout)) {
+  validate_layout(config, layout_);
+  const int tp = layout_.tp, ep = layout_.ep;
+  for (int e = 0; e < ep; ++e) tp_groups_.push_back(make_cpu_group(tp));
+  for (int t = 0; t < tp; ++t) ep_groups_.push_back(make_cpu_group(ep));
+  for (int r = 0; r < layout_.world(); ++r) {
+    const int e = r / tp, t = r % tp;
     Rank& rank = ranks_.emplace_back();
-    rank.shard = shard_weights(config, weights, tp, r);
+    rank.shard = shard_weights(config, weights, tp, t, ep > 1 ? &layout_.expert_group : nullptr, e);
     rank.model = std::make_unique<Model>(rank.shard.config, rank.shard.weights, threads_per_rank);
-    rank.model->set_tensor_parallel(comms_[size_t(r)].get(), rank.shard.vocab_begin,
-                                    rank.shard.vocab_end);
+    if (tp > 1)
+      rank.model->set_tensor_parallel(tp_groups_[size_t(e)][size_t(t)].get(),
+                                      rank.shard.vocab_begin, rank.shard.vocab_end);
+    if (ep > 1)
+      rank.model->set_expert_parallel(ep_groups_[size_t(t)][size_t(e)].get(), layout_.expert_group);
     rank.cache = std::make_unique<KvCache>(rank.shard.config, capacity);
   }
 }
@@ -23,15 +30,32 @@ ShardedModel::ShardedModel(const ModelConfig& config, std::shared_ptr<const Mode
 void ShardedModel::forward(std::span<const int32_t> tokens, float* logits, bool all_logits,
                            trace::Tracer* tracer) {
   const size_t n = size_t((all_logits ? int64_t(tokens.size()) : 1) * config_.vocab_size);
-  run_ranks(comms_, [&](Communicator& comm) {
-    Rank& rank = ranks_[size_t(comm.rank())];
-    float* out = logits;
-    if (comm.rank() != 0) {
-      rank.logits.resize(n);
-      out = rank.logits.data();
-    }
-    rank.model->forward(tokens, *rank.cache, out, all_logits, comm.rank() == 0 ? tracer : nullptr);
-  });
+  const int tp = layout_.tp;
+  std::exception_ptr first;
+  std::mutex first_mutex;
+  std::vector<std::thread> threads;
+  for (int r = 0; r < layout_.world(); ++r)
+    threads.emplace_back([&, r] {
+      Rank& rank = ranks_[size_t(r)];
+      try {
+        float* out = logits;
+        if (r != 0) {
+          rank.logits.resize(n);
+          out = rank.logits.data();
+        }
+        rank.model->forward(tokens, *rank.cache, out, all_logits, r == 0 ? tracer : nullptr);
+      } catch (...) {
+        {
+          std::lock_guard<std::mutex> lock(first_mutex);
+          if (!first) first = std::current_exception();
+        }
+        // No rank may wait for this one: end both of its groups.
+        tp_groups_[size_t(r / tp)][size_t(r % tp)]->abort_group();
+        ep_groups_[size_t(r % tp)][size_t(r / tp)]->abort_group();
+      }
+    });
+  for (auto& t : threads) t.join();
+  if (first) std::rethrow_exception(first);
 }
 
 }  // namespace moescope::parallel

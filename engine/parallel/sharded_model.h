@@ -1,7 +1,9 @@
-// A model split over tensor-parallel ranks on the CPU: one thread per rank, each a Model over its
-// shard of the weights (shard_weights.h) with its own KV cache (its KV heads only), joined by the
-// in-process communicator. Every rank computes identical logits (all-reduces sum in rank order),
-// so the result does not depend on which rank is read; rank 0's are returned. This is the same
+// A model split over ranks on the CPU: tensor parallelism (tp) composed with expert parallelism
+// (ep), one thread per rank (rank = ep_rank * tp + tp_rank), each a Model over its shard of the
+// weights (shard_weights.h) with its own KV cache (its KV heads only). The tp ranks of an expert
+// group all-reduce their partial sums over one in-process communicator; the ranks of the same
+// tp position across expert groups exchange routed tokens by all-to-all over another. Every
+// rank ends with identical logits (sums run in rank order), so rank 0's are returned. This is the
 // sharding the GPU path runs over NCCL, and how CI tests it without GPUs.
 #pragma once
 
@@ -12,19 +14,21 @@
 #include "engine/model/kv_cache.h"
 #include "engine/model/model.h"
 #include "engine/parallel/cpu_communicator.h"
+#include "engine/parallel/layout.h"
 #include "engine/parallel/shard_weights.h"
 
 namespace moescope::parallel {
 
 class ShardedModel {
  public:
-  // tp ranks of threads_per_rank threads each, with KV caches for capacity positions. Throws
-  // moescope::Error for a layout the model cannot take (before anything is allocated).
-  ShardedModel(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights, int tp,
-               int threads_per_rank, int64_t capacity);
+  // layout.world() ranks of threads_per_rank threads each, with KV caches for capacity
+  // positions. Throws moescope::Error for a layout the model cannot take, before any shard is
+  // made.
+  ShardedModel(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights,
+               ParallelLayout layout, int threads_per_rank, int64_t capacity);
 
   const ModelConfig& config() const { return config_; }
-  int tp() const { return int(ranks_.size()); }
+  const ParallelLayout& layout() const { return layout_; }
   int64_t length() const { return ranks_[0].cache->length(); }
   const Shard& shard(int rank) const { return ranks_[size_t(rank)].shard; }
 
@@ -41,7 +45,9 @@ class ShardedModel {
     std::vector<float> logits;  // ranks > 0: their (identical) copy
   };
   ModelConfig config_;
-  std::vector<std::unique_ptr<CpuCommunicator>> comms_;
+  ParallelLayout layout_;
+  std::vector<std::vector<std::unique_ptr<CpuCommunicator>>> tp_groups_;  // [ep][tp]
+  std::vector<std::vector<std::unique_ptr<CpuCommunicator>>> ep_groups_;  // [tp][ep]
   std::vector<Rank> ranks_;
 };
 

@@ -1,6 +1,7 @@
-// Tensor parallelism on the CPU communicator: TP = 2 and 4 (KV heads replicated at 4) give the
-// logits of the unsharded model within a relative L2 of 1e-5 (f32 compute), the same greedy
-// tokens and the same routing, on every architecture and weight format we ship fixtures for
+// Tensor and expert parallelism on the CPU communicator: TP = 2 and 4 (KV heads replicated at
+// 4), EP = 2, 4 and 8 (and an uneven placement), and TP = 2 x EP = 2 give the logits of the
+// unsharded model within a relative L2 of 1e-5 (f32 compute), the same greedy tokens and the
+// same routing, on every architecture and weight format we ship fixtures for
 // (bf16 Grok-1, Grok-2 with its shared MLP and soft-caps, f32 Mixtral, int8 Grok-1 with group
 // scales split between ranks).
 #include <gtest/gtest.h>
@@ -60,9 +61,9 @@ Outputs run(const ModelConfig& c, const std::vector<int32_t>& prompt, Forward fo
   return r;
 }
 
-class TensorParallel : public ::testing::TestWithParam<const char*> {};
+class Sharded : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(TensorParallel, MatchesTheUnshardedModel) {
+TEST_P(Sharded, MatchesTheUnshardedModel) {
   LoadedModel m = load_model(test::source_dir() + "/" + GetParam(), false);
   const ModelConfig& c = m.config;
   std::mt19937 rng(7);
@@ -72,32 +73,38 @@ TEST_P(TensorParallel, MatchesTheUnshardedModel) {
 
   Model whole(c, m.weights, 1);
   KvCache cache(c, kPrompt + kSteps);
-  const Outputs want = run(c, prompt, [&](std::vector<int32_t> t, float* l, bool all, trace::Tracer* tr) {
-    whole.forward(t, cache, l, all, tr);
-  });
+  const Outputs want =
+      run(c, prompt, [&](std::vector<int32_t> t, float* l, bool all, trace::Tracer* tr) {
+        whole.forward(t, cache, l, all, tr);
+      });
 
   int tested = 0;
-  for (int tp : {2, 4}) {
-    ParallelLayout layout{tp, 1, {}};
+  // TP, EP (contiguous, and an uneven explicit placement), and both composed.
+  std::vector<int> uneven(size_t(c.n_experts), 0);
+  uneven.back() = 1;  // group 0 holds all experts but the last
+  const ParallelLayout layouts[] = {{2, 1, {}}, {4, 1, {}},     {1, 2, {}}, {1, 4, {}},
+                                    {1, 8, {}}, {1, 2, uneven}, {2, 2, {}}};
+  for (ParallelLayout layout : layouts) {
     try {
       validate_layout(c, layout);
     } catch (const Error&) {
-      continue;  // this model's sizes do not split tp ways
+      continue;  // this model's sizes do not split this way
     }
-    SCOPED_TRACE("tp " + std::to_string(tp));
-    ShardedModel sharded(c, m.weights, tp, 1, kPrompt + kSteps);
-    const Outputs got = run(c, prompt, [&](std::vector<int32_t> t, float* l, bool all, trace::Tracer* tr) {
-      sharded.forward(t, l, all, tr);
-    });
+    SCOPED_TRACE("tp " + std::to_string(layout.tp) + " x ep " + std::to_string(layout.ep));
+    ShardedModel sharded(c, m.weights, layout, 1, kPrompt + kSteps);
+    const Outputs got =
+        run(c, prompt, [&](std::vector<int32_t> t, float* l, bool all, trace::Tracer* tr) {
+          sharded.forward(t, l, all, tr);
+        });
     EXPECT_LT(relative_l2(got.prefill_logits, want.prefill_logits), 1e-5);
     EXPECT_EQ(got.greedy, want.greedy);
     EXPECT_EQ(got.routing_ids, want.routing_ids);
     ++tested;
   }
-  EXPECT_GT(tested, 0);
+  EXPECT_GE(tested, 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, TensorParallel,
+INSTANTIATE_TEST_SUITE_P(Fixtures, Sharded,
                          ::testing::Values("assets/tiny-grok1-random",
                                            "tests/reference/fixtures/tiny-grok2",
                                            "tests/reference/fixtures/tiny-mixtral",
@@ -109,10 +116,18 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, TensorParallel,
                            return name;
                          });
 
-TEST(TensorParallelLayout, RefusedBeforeAnythingIsAllocated) {
+TEST(ShardedLayout, RefusedBeforeAnythingIsAllocated) {
   LoadedModel m = load_model(test::source_dir() + "/assets/tiny-grok1-random", false);
-  test::expect_error([&] { ShardedModel(m.config, m.weights, 3, 1, 16); },
-                     {"--tp 3", "8 query heads"});
+  test::expect_error(
+      [&] {
+        ShardedModel(m.config, m.weights, {3, 1, {}}, 1, 16);
+      },
+      {"--tp 3", "8 query heads"});
+  test::expect_error(
+      [&] {
+        ShardedModel(m.config, m.weights, {1, 3, {}}, 1, 16);
+      },
+      {"--ep 3", "8 experts"});
 }
 
 }  // namespace
