@@ -7,6 +7,7 @@
 #include "app/cli/command_list.h"
 #include "app/cli/common_options.h"
 #include "app/cli/format.h"
+#include "app/cli/sharding_options.h"
 #include "engine/core/error.h"
 #include "engine/model/load_model.h"
 #include "engine/session/generate.h"
@@ -23,6 +24,7 @@ int cmd_generate(Args& args) {
   opt.sampling = sampling_options(args);
   opt.stop_at_eos = args.flag("stop-at-eos");
   const int threads = thread_option(args);
+  parallel::ParallelLayout layout = sharding_options(args);
   args.done();
   if (prompt && prompt_file) throw UsageError("give either --prompt or --prompt-file, not both");
   if (!prompt && !prompt_file) throw UsageError("missing --prompt TEXT");
@@ -31,6 +33,7 @@ int cmd_generate(Args& args) {
   opt.sampling.validate();
 
   LoadedModel m = load_model(dir, true, tokenizer);
+  parallel::validate_layout(m.config, layout);  // before the prompt is processed
   std::vector<int32_t> ids = m.tokenizer->encode(text);
   if (ids.empty()) fail("the prompt encodes to no tokens (expected some text)");
   const int64_t needed = int64_t(ids.size()) + std::max<int64_t>(opt.max_tokens - 1, 0);
@@ -39,12 +42,11 @@ int cmd_generate(Args& args) {
          needed, " positions, more than the model's context of ", m.config.max_seq_len,
          " (max_position_embeddings in ", m.config.name, ")");
 
-  Model model(m.config, m.weights, threads);
-  KvCache cache(m.config, needed);
+  std::unique_ptr<Decoder> model = make_decoder(m, layout, threads, needed);
   TextStream stream(*m.tokenizer, ids);
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
-  GenerationStats stats = generate(model, cache, ids, opt, [&](const GeneratedToken& t) {
+  GenerationStats stats = generate(*model, ids, opt, [&](const GeneratedToken& t) {
     std::string piece = stream.push(t.choice.id);
     if (!piece.empty()) {
       std::fputs(piece.c_str(), stdout);
@@ -55,14 +57,18 @@ int cmd_generate(Args& args) {
   std::fputs(stream.flush().c_str(), stdout);
   std::fputs("\n", stdout);
   std::fflush(stdout);
-  std::fprintf(stderr,
-               "[%s: prompt %lld tokens, prefill %s tok/s; generated %lld tokens, decode %s "
-               "tok/s; %d threads%s]\n",
-               m.dir.c_str(), (long long)stats.prompt_tokens,
-               fixed(stats.prefill_tokens_per_second(), 1).c_str(),
-               (long long)stats.generated_tokens,
-               fixed(stats.decode_tokens_per_second(), 1).c_str(), threads,
-               stats.stopped_at_eos ? ", stopped at EOS" : "");
+  std::fprintf(
+      stderr,
+      "[%s: prompt %lld tokens, prefill %s tok/s; generated %lld tokens, decode %s "
+      "tok/s; %d threads%s%s]\n",
+      m.dir.c_str(), (long long)stats.prompt_tokens,
+      fixed(stats.prefill_tokens_per_second(), 1).c_str(), (long long)stats.generated_tokens,
+      fixed(stats.decode_tokens_per_second(), 1).c_str(), model->threads(),
+      layout.world() > 1
+          ? cat(" on ", layout.world(), " CPU ranks (tp ", layout.tp, " x ep ", layout.ep, ")")
+                .c_str()
+          : "",
+      stats.stopped_at_eos ? ", stopped at EOS" : "");
   return 0;
 }
 

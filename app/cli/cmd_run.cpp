@@ -1,5 +1,6 @@
 // `moescope run`: generate like `generate`, and record the run (tokens, routing, ops, budgeted
 // attention maps) into a SQLite trace file that `runs`, `report`, `export` and the GUI read.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -8,6 +9,7 @@
 #include "app/cli/command_list.h"
 #include "app/cli/common_options.h"
 #include "app/cli/format.h"
+#include "app/cli/sharding_options.h"
 #include "engine/core/error.h"
 #include "engine/model/load_model.h"
 #include "engine/session/traced_run.h"
@@ -36,6 +38,7 @@ int cmd_run(Args& args) {
   const int threads = thread_option(args);
   const trace::CaptureSettings capture = capture_options(args);
   const bool quiet = args.flag("quiet");
+  parallel::ParallelLayout layout = sharding_options(args);
   args.done();
   if (!trace_path) throw UsageError("missing --trace FILE.db");
   if (prompt && prompt_file) throw UsageError("give either --prompt or --prompt-file, not both");
@@ -45,7 +48,14 @@ int cmd_run(Args& args) {
   const std::string text = prompt ? *prompt : read_text_file(*prompt_file);
 
   LoadedModel m = load_model(dir, true);
-  Model model(m.config, m.weights, threads);
+  parallel::validate_layout(m.config, layout);  // before the trace file is touched
+  const int64_t prompt_tokens = int64_t(m.tokenizer->encode(text).size());
+  // One position more than generation needs (when it fits): the last token is run too, so
+  // every recorded token has its routing.
+  std::unique_ptr<Decoder> model =
+      make_decoder(m, layout, threads,
+                   std::clamp<int64_t>(prompt_tokens + std::max<int64_t>(opt.max_tokens - 1, 0) + 1,
+                                       1, m.config.max_seq_len));
   auto writer = storage::TraceWriter::open(*trace_path, {});
   trace::Tracer tracer(writer.get(), capture);
 
@@ -61,7 +71,7 @@ int cmd_run(Args& args) {
   TextStream stream(*m.tokenizer, m.tokenizer->encode(text));
   if (!quiet) std::fputs(text.c_str(), stdout);
   RunOutcome out = traced_generate(
-      model, *m.tokenizer, request, tracer,
+      *model, *m.tokenizer, request, tracer,
       [&](const trace::TokenEvent& e) {
         if (!quiet && e.phase == trace::TokenPhase::Generated) {
           std::fputs(stream.push(e.id).c_str(), stdout);

@@ -44,12 +44,16 @@ const Command kCommands[] = {
      "  --top-p P          nucleus sampling threshold (default 1 = off)\n"
      "  --seed S           random seed (default 42)\n"
      "  --stop-at-eos      stop when the model produces EOS\n"
-     "  --threads N        CPU threads (default: all cores)\n",
+     "  --threads N        CPU threads (default: all cores)\n"
+     "  --tp N --ep M      split the model over N x M CPU ranks: tensor parallelism within M\n"
+     "                     expert groups (routed tokens exchanged by all-to-all); same output\n"
+     "  --expert-placement 0,0,1,1,...  the expert group of each expert (default contiguous)\n",
      cmd_generate},
     {"run", "generate and record the run (routing, attention, op timings) into a trace file",
      "  --trace FILE.db    the SQLite trace file (created or appended to)\n"
      "  --model DIR, --prompt TEXT | --prompt-file FILE, --max-tokens N, --temperature T,\n"
      "  --top-k K, --top-p P, --seed S, --stop-at-eos, --threads N   as for generate\n"
+     "  --tp N --ep M, --expert-placement LIST   split over CPU ranks, as for generate\n"
      "  --no-routing       do not record router decisions\n"
      "  --no-ops           do not record op timings\n"
      "  --no-prompt-logprobs  skip the prompt tokens' log-probabilities\n"

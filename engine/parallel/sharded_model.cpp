@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace moescope::parallel {
@@ -25,6 +26,22 @@ ShardedModel::ShardedModel(const ModelConfig& config, std::shared_ptr<const Mode
       rank.model->set_expert_parallel(ep_groups_[size_t(t)][size_t(e)].get(), layout_.expert_group);
     rank.cache = std::make_unique<KvCache>(rank.shard.config, capacity);
   }
+}
+
+int ShardedModel::threads() const {
+  return int(ranks_.size()) * ranks_[0].model->n_threads();
+}
+
+std::string ShardedModel::layout_json() const {
+  nlohmann::json devices = nlohmann::json::array();
+  for (int r = 0; r < layout_.world(); ++r) devices.push_back("cpu rank " + std::to_string(r));
+  return nlohmann::json{{"tp", layout_.tp},
+                        {"ep", layout_.ep},
+                        {"world_size", layout_.world()},
+                        {"expert_placement", layout_.expert_group},
+                        {"communicator", "cpu"},
+                        {"devices", devices}}
+      .dump();
 }
 
 void ShardedModel::forward(std::span<const int32_t> tokens, float* logits, bool all_logits,

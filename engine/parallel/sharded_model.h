@@ -16,10 +16,11 @@
 #include "engine/parallel/cpu_communicator.h"
 #include "engine/parallel/layout.h"
 #include "engine/parallel/shard_weights.h"
+#include "engine/session/decoder.h"
 
 namespace moescope::parallel {
 
-class ShardedModel {
+class ShardedModel final : public Decoder {
  public:
   // layout.world() ranks of threads_per_rank threads each, with KV caches for capacity
   // positions. Throws moescope::Error for a layout the model cannot take, before any shard is
@@ -27,15 +28,19 @@ class ShardedModel {
   ShardedModel(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights,
                ParallelLayout layout, int threads_per_rank, int64_t capacity);
 
-  const ModelConfig& config() const { return config_; }
+  const ModelConfig& config() const override { return config_; }
   const ParallelLayout& layout() const { return layout_; }
-  int64_t length() const { return ranks_[0].cache->length(); }
+  int64_t length() const override { return ranks_[0].cache->length(); }
+  int64_t capacity() const override { return ranks_[0].cache->capacity(); }
+  int threads() const override;
+  // {"tp", "ep", "world_size", "expert_placement", "devices"} for the run record.
+  std::string layout_json() const override;
   const Shard& shard(int rank) const { return ranks_[size_t(rank)].shard; }
 
   // As Model::forward: tokens at positions length() .. +T-1; logits [T, V] or [1, V]. The tracer
   // (routing, ops) sees rank 0, whose routing every rank shares.
   void forward(std::span<const int32_t> tokens, float* logits, bool all_logits,
-               trace::Tracer* tracer = nullptr);
+               trace::Tracer* tracer = nullptr) override;
 
  private:
   struct Rank {

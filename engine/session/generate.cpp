@@ -27,16 +27,25 @@ GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> 
                          const std::function<bool(const GeneratedToken&)>& on_token,
                          trace::Tracer* tracer,
                          const std::function<void(std::span<const float>)>& on_prompt) {
+  LocalDecoder decoder(model, cache);
+  return generate(decoder, prompt, options, on_token, tracer, on_prompt);
+}
+
+GenerationStats generate(Decoder& model, std::span<const int32_t> prompt,
+                         const GenerationOptions& options,
+                         const std::function<bool(const GeneratedToken&)>& on_token,
+                         trace::Tracer* tracer,
+                         const std::function<void(std::span<const float>)>& on_prompt) {
   const ModelConfig& c = model.config();
   if (prompt.empty()) fail("the prompt is empty (expected at least one token)");
   if (options.max_tokens < 0) fail("--max-tokens is ", options.max_tokens, ", expected >= 0");
   // The last sampled token is never fed back, so it needs no cache row.
-  const int64_t needed = cache.length() + int64_t(prompt.size()) +
+  const int64_t needed = model.length() + int64_t(prompt.size()) +
                          (options.max_tokens > 0 ? options.max_tokens - 1 : 0);
-  if (needed > cache.capacity())
+  if (needed > model.capacity())
     fail("the prompt (", prompt.size(), " tokens) plus ", options.max_tokens,
          " tokens to generate need ", needed, " positions, more than the context of ",
-         cache.capacity(), " (max_position_embeddings ", c.max_seq_len, ")");
+         model.capacity(), " (max_position_embeddings ", c.max_seq_len, ")");
 
   GenerationStats stats;
   stats.prompt_tokens = int64_t(prompt.size());
@@ -48,12 +57,12 @@ GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> 
   if (options.prompt_logits) {
     const size_t V = size_t(c.vocab_size);
     std::vector<float> all(prompt.size() * V);
-    model.forward(prompt, cache, all.data(), true, tracer);
+    model.forward(prompt, all.data(), true, tracer);
     stats.prefill_seconds = seconds_since(t0);
     std::copy(all.end() - long(V), all.end(), logits.begin());
     if (on_prompt) on_prompt(all);
   } else {
-    model.forward(prompt, cache, logits.data(), false, tracer);
+    model.forward(prompt, logits.data(), false, tracer);
     stats.prefill_seconds = seconds_since(t0);
   }
   if (options.max_tokens == 0) return stats;
@@ -61,7 +70,7 @@ GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> 
   auto t1 = std::chrono::steady_clock::now();
   for (int64_t step = 0;; ++step) {
     GeneratedToken tok;
-    tok.position = cache.length();
+    tok.position = model.length();
     tok.step = step;
     tok.choice = sampler.sample(logits.data(), c.vocab_size);
     ++stats.generated_tokens;
@@ -76,7 +85,7 @@ GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> 
     if (stats.generated_tokens >= options.max_tokens) break;
     int32_t id = tok.choice.id;
     if (tracer) tracer->set_step(step + 1);
-    model.forward(std::span<const int32_t>(&id, 1), cache, logits.data(), false, tracer);
+    model.forward(std::span<const int32_t>(&id, 1), logits.data(), false, tracer);
   }
   stats.decode_seconds = seconds_since(t1);
   return stats;

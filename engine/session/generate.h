@@ -8,6 +8,7 @@
 
 #include "engine/model/model.h"
 #include "engine/sample/sampler.h"
+#include "engine/session/decoder.h"
 
 namespace moescope {
 
@@ -46,6 +47,12 @@ struct GeneratedToken {
 // token is sampled. With a tracer, each forward call is reported as its step (0 = prefill,
 // n = n-th decode).
 GenerationStats generate(Model& model, KvCache& cache, std::span<const int32_t> prompt,
+                         const GenerationOptions& options,
+                         const std::function<bool(const GeneratedToken&)>& on_token,
+                         trace::Tracer* tracer = nullptr,
+                         const std::function<void(std::span<const float>)>& on_prompt = {});
+// The same on any decoder (a sharded model too).
+GenerationStats generate(Decoder& decoder, std::span<const int32_t> prompt,
                          const GenerationOptions& options,
                          const std::function<bool(const GeneratedToken&)>& on_token,
                          trace::Tracer* tracer = nullptr,

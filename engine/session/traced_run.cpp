@@ -1,5 +1,6 @@
 #include "engine/session/traced_run.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -37,7 +38,7 @@ std::string sampling_json(const GenerationOptions& g) {
   return j.dump();
 }
 
-trace::RunInfo run_info(const Model& model, const Tokenizer& tok, const RunRequest& r,
+trace::RunInfo run_info(const Decoder& model, const Tokenizer& tok, const RunRequest& r,
                         const trace::CaptureSettings& capture) {
   const ModelConfig& c = model.config();
   trace::RunInfo info;
@@ -48,9 +49,9 @@ trace::RunInfo run_info(const Model& model, const Tokenizer& tok, const RunReque
   info.prompt = r.prompt;
   info.sampling_json = sampling_json(r.generation);
   info.capture_json = capture_json(capture);
-  info.machine_json = machine_json(model.n_threads());
+  info.machine_json = machine_json(model.threads());
   info.devices_json = R"(["cpu"])";
-  info.layout_json = "{}";
+  info.layout_json = model.layout_json();
   info.n_layers = int32_t(c.n_layers);
   info.n_experts = int32_t(c.n_experts);
   info.top_k = int32_t(c.top_k);
@@ -77,6 +78,20 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
                            trace::Tracer& tracer,
                            const std::function<bool(const trace::TokenEvent&)>& on_token,
                            const std::atomic<bool>* stop) {
+  // One position more than generation needs, when it fits, so the last generated token can be
+  // run through the model too and every recorded token has its routing.
+  const int64_t prompt_tokens = int64_t(
+      request.prompt_ids.empty() ? tok.encode(request.prompt).size() : request.prompt_ids.size());
+  const int64_t needed = prompt_tokens + std::max<int64_t>(request.generation.max_tokens - 1, 0);
+  KvCache cache(model.config(), std::clamp<int64_t>(needed + 1, 1, model.config().max_seq_len));
+  LocalDecoder decoder(model, cache);
+  return traced_generate(decoder, tok, request, tracer, on_token, stop);
+}
+
+RunOutcome traced_generate(Decoder& model, const Tokenizer& tok, const RunRequest& request,
+                           trace::Tracer& tracer,
+                           const std::function<bool(const trace::TokenEvent&)>& on_token,
+                           const std::atomic<bool>* stop) {
   const ModelConfig& c = model.config();
   RunOutcome out;
   out.prompt_ids = request.prompt_ids.empty() ? tok.encode(request.prompt) : request.prompt_ids;
@@ -100,9 +115,6 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
   };
 
   try {
-    // One position more than generation needs, when it fits, so the last generated token can be
-    // run through the model too and every recorded token has its routing.
-    KvCache cache(c, std::min<int64_t>(needed + 1, c.max_seq_len));
     const int64_t prefill_start = trace::now_ns();
     auto on_prompt = [&](std::span<const float> logits) {
       for (size_t p = 0; p < out.prompt_ids.size(); ++p) {
@@ -133,7 +145,7 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
       }
     }
     out.stats = generate(
-        model, cache, out.prompt_ids, opt,
+        model, out.prompt_ids, opt,
         [&](const GeneratedToken& g) {
           if (!keep_going) return false;
           all.push_back(g.choice.id);
@@ -150,11 +162,11 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest&
         },
         &tracer, on_prompt);
     const bool record_model = tracer.on(trace::kRouting) || tracer.on(trace::kAttention);
-    if (record_model && !out.generated_ids.empty() && cache.length() < cache.capacity()) {
+    if (record_model && !out.generated_ids.empty() && model.length() < model.capacity()) {
       std::vector<float> logits(size_t(c.vocab_size));
       tracer.set_step(int64_t(out.generated_ids.size()));
-      model.forward(std::span<const int32_t>(&out.generated_ids.back(), 1), cache, logits.data(),
-                    false, &tracer);
+      model.forward(std::span<const int32_t>(&out.generated_ids.back(), 1), logits.data(), false,
+                    &tracer);
     }
   } catch (const std::exception& e) {
     out.status = trace::RunStatus::Aborted;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/model/model.h"
+#include "engine/session/decoder.h"
 #include "engine/session/generate.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/trace/tracer.h"
@@ -39,6 +40,12 @@ struct RunOutcome {
 // generated one) and returns false to stop; *stop (if given) is polled between steps. A stop
 // ends the run as complete. An exception ends it as aborted (with the message) and is rethrown.
 RunOutcome traced_generate(Model& model, const Tokenizer& tokenizer, const RunRequest& request,
+                           trace::Tracer& tracer,
+                           const std::function<bool(const trace::TokenEvent&)>& on_token = {},
+                           const std::atomic<bool>* stop = nullptr);
+// The same on a decoder whose cache is empty and has room for the run (a sharded model too; its
+// parallel layout goes into the run record).
+RunOutcome traced_generate(Decoder& decoder, const Tokenizer& tokenizer, const RunRequest& request,
                            trace::Tracer& tracer,
                            const std::function<bool(const trace::TokenEvent&)>& on_token = {},
                            const std::atomic<bool>* stop = nullptr);

@@ -1,9 +1,12 @@
 // `moescope info --tp N --ep M --dtype D`: the per-GPU plan of a sharded Grok-1, checked against
-// the unsharded sizes, and bad layouts refused with the parameter named before anything else.
+// the unsharded sizes, and bad layouts refused with the parameter named before anything else;
+// `generate` and `run` sharded over CPU ranks give the unsharded output and routing, and the
+// trace records the layout.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "storage/trace_file.h"
 #include "tests/app/cli_runner.h"
 
 namespace moescope {
@@ -46,6 +49,39 @@ TEST(ParallelPlanCli, BadLayoutsNameTheParameter) {
   const auto dtype = moescope({"info", "--preset", "grok-1", "--tp", "8", "--dtype", "int4"});
   EXPECT_EQ(dtype.rc, 1);
   EXPECT_NE(dtype.err.find("--dtype must be f32, bf16, int8 or fp8"), std::string::npos);
+}
+
+TEST(ShardedCli, RunOnCpuRanksRecordsTheSameRoutingAndItsLayout) {
+  const std::string dir = test::make_temp_dir("sharded-run");
+  const std::string db = dir + "/t.db";
+  const std::vector<std::string> common = {"run",          "--trace",      db,   "--prompt",
+                                           "And God said", "--max-tokens", "12", "--quiet"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = common;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  ASSERT_EQ(moescope(with({"--threads", "1"})).rc, 0);
+  const auto sharded = moescope(with({"--tp", "2", "--ep", "2", "--threads", "4"}));
+  ASSERT_EQ(sharded.rc, 0) << sharded.err;
+  auto file = storage::TraceFile::open(db);
+  const storage::RunData whole = file->load(1), split = file->load(2);
+  ASSERT_EQ(whole.tokens.size(), split.tokens.size());
+  for (size_t p = 0; p < whole.tokens.size(); ++p)
+    EXPECT_EQ(whole.tokens[p].id, split.tokens[p].id) << "position " << p;
+  ASSERT_EQ(whole.routing.size(), split.routing.size());
+  for (size_t l = 0; l < whole.routing.size(); ++l)
+    EXPECT_EQ(whole.routing[l].ids, split.routing[l].ids) << "layer " << l;
+  const auto layout = nlohmann::json::parse(split.info.layout_json);
+  EXPECT_EQ(layout["tp"], 2);
+  EXPECT_EQ(layout["ep"], 2);
+  EXPECT_EQ(layout["expert_placement"], nlohmann::json({0, 0, 0, 0, 1, 1, 1, 1}));
+  EXPECT_EQ(layout["devices"].size(), 4u);
+
+  const auto bad = moescope(with({"--ep", "3"}));
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("--ep 3 does not divide"), std::string::npos) << bad.err;
+  EXPECT_EQ(file->runs().size(), 2u) << "a refused layout must not start a run";
 }
 
 }  // namespace
