@@ -3,12 +3,16 @@
 // The calling thread takes part in every loop, so a pool of size 1 runs everything inline and
 // creates no threads. Loops do not nest: parallel_for must not be called from inside a loop body.
 // Waiting threads spin for ~50 us before they sleep, so back-to-back loops start in well under a
-// microsecond (at the price of that much busy CPU after each loop).
+// microsecond (at the price of that much busy CPU after each loop). Chunks are claimed, not
+// assigned: a worker that is descheduled (a shared machine with more runnable threads than
+// cores) leaves its chunk to whoever is free, so a loop never waits milliseconds for a worker
+// that has not started; it only waits for chunks already running.
 #pragma once
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -35,22 +39,30 @@ class ThreadPool {
                     int64_t min_chunk = 1);
 
  private:
-  void worker_main(int index);
+  void worker_main();
+  // Claims and runs chunks of loop `generation` until none is left; returns how many it ran.
+  // The first exception is stored in *error when error is not null (the caller); on a worker an
+  // exception ends the process, as for any std::thread.
+  int64_t run_chunks(uint64_t generation, std::exception_ptr* error);
 
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  // The current loop; written under mutex_ before generation_ is bumped.
-  const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  int64_t job_n_ = 0;
-  int64_t job_chunk_ = 0;
-  int job_parts_ = 0;
-  // Atomic so that workers and the caller can spin on them briefly before sleeping on the
-  // condition variables (a futex wake costs several microseconds per loop).
-  std::atomic<uint64_t> generation_{0};  // loops started so far
-  std::atomic<int> pending_{0};          // worker chunks of the current loop not yet done
+  // The current loop. Its fields are atomics because a worker that wakes late may read them
+  // while the caller already writes the next loop's; such a worker's claim then fails (below)
+  // and it never uses what it read.
+  std::atomic<const std::function<void(int64_t, int64_t)>*> job_{nullptr};
+  std::atomic<int64_t> job_n_{0};
+  std::atomic<int64_t> job_chunk_{0};
+  // generation (32 bits) | chunks (16) | next unclaimed chunk (16). A chunk is claimed by a
+  // compare-exchange on the whole word, so a claim succeeds only while the loop whose fields the
+  // claimer read is unfinished, and the fields cannot change before it is finished.
+  std::atomic<uint64_t> state_{0};
+  std::atomic<int64_t> done_chunks_{0};  // chunks of the current loop finished (or skipped)
+  std::atomic<int> sleepers_{0};         // workers blocked on wake_
+  bool caller_sleeping_ = false;         // under mutex_
   bool stop_ = false;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -95,9 +96,14 @@ TEST(ThreadPool, UsesEveryThreadWhenThereIsEnoughWork) {
   ThreadPool pool(3);
   std::mutex m;
   std::set<std::thread::id> ids;
+  // Chunks are claimed by whichever thread is free: each one lasts long enough (50 ms) for the
+  // workers to wake and claim theirs before the caller could take them over.
   pool.parallel_for(3, [&](int64_t, int64_t) {
-    std::lock_guard<std::mutex> lock(m);
-    ids.insert(std::this_thread::get_id());
+    {
+      std::lock_guard<std::mutex> lock(m);
+      ids.insert(std::this_thread::get_id());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   });
   EXPECT_EQ(ids.size(), 3u);
   EXPECT_TRUE(ids.count(std::this_thread::get_id()));  // the caller takes part
