@@ -48,6 +48,10 @@ constexpr OpSite shared_down{"mlp.down_proj", "matmul"};
 constexpr OpSite moe_post{"moe.post_norm_add", "norm"};
 constexpr OpSite out_norm{"output.norm", "norm"};
 constexpr OpSite out_head{"output.lm_head", "matmul"};
+// Collectives of a sharded model (engine/parallel), timed like kernels.
+constexpr OpSite comm_all_reduce{"comm.all_reduce", "communication"};
+constexpr OpSite comm_all_gather{"comm.all_gather", "communication"};
+constexpr OpSite comm_all_to_all{"comm.all_to_all", "communication"};
 }  // namespace site
 
 // The cost of a matmul of T rows by w.
@@ -122,8 +126,10 @@ void Model::set_expert_parallel(parallel::Communicator* comm, std::vector<int> e
   expert_group_ = std::move(expert_group);
 }
 
-void Model::all_reduce(float* data, int64_t n) {
-  if (comm_) comm_->all_reduce_sum(data, size_t(n));
+void Model::all_reduce(float* data, int64_t n, trace::Tracer* tracer, int32_t layer) {
+  if (!comm_) return;
+  OpScope op(tracer, site::comm_all_reduce, layer, -1, 4 * n, n * (comm_->size() - 1));
+  comm_->all_reduce_sum(data, size_t(n));
 }
 
 void Model::embed_tokens(std::span<const int32_t> tokens, float* h, trace::Tracer* tracer) {
@@ -145,7 +151,7 @@ void Model::embed_tokens(std::span<const int32_t> tokens, float* h, trace::Trace
     const int32_t id = tokens[size_t(t)];
     if (id < vocab_begin_ || id >= vocab_end_) std::fill(h + t * D, h + (t + 1) * D, 0.0f);
   }
-  all_reduce(h, T * D);
+  all_reduce(h, T * D, tracer, -1);
 }
 
 void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
@@ -212,7 +218,7 @@ void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
     OpScope op(tracer, site::attn_o, layer, -1, cost.bytes, cost.flops);
     k::matmul(o, T, w.wo, branch, &pool_);
   }
-  all_reduce(branch, T * D);  // tensor parallel: the sum of the ranks' heads
+  all_reduce(branch, T * D, tracer, layer);  // tensor parallel: the sum of the ranks' heads
   {
     OpScope op(tracer, site::attn_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
     add_branch(branch, w.norm_post_attn, c.rms_eps, T, D, ws_.h.data());
@@ -316,7 +322,7 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
     constexpr float kInvSqrt2 = 0.70710678118654752f;
     for (int64_t i = 0; i < T * D; ++i) out[i] = (out[i] + mlp[i]) * kInvSqrt2;
   }
-  all_reduce(out, T * D);  // tensor parallel: the sum of the ranks' FFN columns
+  all_reduce(out, T * D, tracer, layer);  // tensor parallel: the sum of the ranks' FFN columns
   OpScope op(tracer, site::moe_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
   add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data());
 }
@@ -385,7 +391,10 @@ void Model::experts_expert_parallel(int64_t l, int64_t T, const float* x, const 
   for (int64_t r = 0; r < n_send; ++r)
     std::copy_n(x + (send_pairs[size_t(r)] / K) * D, D, send + r * D);
   float* recv = sized(ws_.ep_recv, n_recv * D);
-  ep_comm_->all_to_all(send, send_counts, recv, recv_counts);
+  {
+    OpScope op(tracer, site::comm_all_to_all, int32_t(l), -1, 4 * (n_send + n_recv) * D, 0);
+    ep_comm_->all_to_all(send, send_counts, recv, recv_counts);
+  }
 
   // This rank's experts over the rows it received, each expert's rows as one batch.
   int64_t* rows = sized(ws_.expert_rows, std::max<int64_t>(n_recv, 1));
@@ -404,11 +413,15 @@ void Model::experts_expert_parallel(int64_t l, int64_t T, const float* x, const 
       for (int64_t d = 0; d < D; ++d) dst[d] = gate * in[r * D + d];
     }
   }
-  ep_comm_->all_to_all(recv, recv_counts, send, send_counts);
+  {
+    OpScope op(tracer, site::comm_all_to_all, int32_t(l), -1, 4 * (n_send + n_recv) * D, 0);
+    ep_comm_->all_to_all(recv, recv_counts, send, send_counts);
+  }
   for (int64_t r = 0; r < n_send; ++r) {
     float* dst = out + (send_pairs[size_t(r)] / K) * D;
     for (int64_t d = 0; d < D; ++d) dst[d] += send[r * D + d];
   }
+  OpScope op(tracer, site::comm_all_reduce, int32_t(l), -1, 4 * T * D, T * D * (ep - 1));
   ep_comm_->all_reduce_sum(out, size_t(T * D));
 }
 
@@ -436,7 +449,10 @@ void Model::output(int64_t T, bool all_logits, float* logits, trace::Tracer* tra
     k::matmul(y, rows, weights_->lm_head, part, &pool_);
     for (int64_t r = 0; r < rows; ++r) std::copy_n(part + r * mine, mine, local + r * vr);
     float* all = sized(ws_.gathered_logits, tp * rows * vr);
-    comm_->all_gather(local, all, size_t(rows * vr));
+    {
+      OpScope gather(tracer, site::comm_all_gather, -1, -1, 4 * tp * rows * vr, 0);
+      comm_->all_gather(local, all, size_t(rows * vr));
+    }
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t q = 0; q < tp; ++q) {
         const int64_t v0 = q * vr, n = std::min(vr, V - v0);

@@ -67,7 +67,8 @@ class Model {
   };
 
   void embed_tokens(std::span<const int32_t> tokens, float* h, trace::Tracer* tracer);
-  void all_reduce(float* data, int64_t n);
+  // Tensor parallel: sums data[n] over the ranks (timed as a comm op); nothing when whole.
+  void all_reduce(float* data, int64_t n, trace::Tracer* tracer, int32_t layer);
   // One expert over n rows of in [n, D]; the result replaces them.
   void expert_ffn(int64_t layer, int64_t expert, float* in, int64_t n, trace::Tracer* tracer);
   void experts_expert_parallel(int64_t layer, int64_t t, const float* x, const int32_t* ids,

@@ -24,6 +24,8 @@ ReportData compute_report(const storage::RunData& run, const ReportOptions& opti
     d.top_tokens.push_back(expert_top_tokens(run, int32_t(l), d.range, so));
   }
   if (options.compare) d.stability = routing_stability(run, *options.compare);
+  d.groups = expert_groups(run);
+  d.group_load = group_loads(d.groups, d.routing);
 
   HeadMetricsAccumulator heads;
   heads.update(run);

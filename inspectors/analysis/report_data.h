@@ -8,6 +8,7 @@
 #include "inspectors/analysis/coactivation.h"
 #include "inspectors/analysis/consecutive.h"
 #include "inspectors/analysis/position_range.h"
+#include "inspectors/analysis/rank_load.h"
 #include "inspectors/analysis/report.h"
 #include "inspectors/analysis/routing_stats.h"
 #include "inspectors/analysis/specialisation.h"
@@ -22,6 +23,8 @@ struct ReportData {
   std::vector<Coactivation> coactivation;
   std::vector<std::vector<ExpertTokens>> top_tokens;  // [L][E]
   std::optional<RoutingStability> stability;
+  ExpertGroups groups;                // ep 1 unless the run was expert-parallel
+  std::vector<GroupLoad> group_load;  // per layer, when expert-parallel
   std::vector<HeadMetrics> heads;
   std::vector<size_t> head_order;  // heads ranked by the chosen metric
   size_t attention_records = 0;

@@ -196,11 +196,30 @@ json ops_json(const ReportData& d, const ReportOptions& o) {
 
 }  // namespace
 
+namespace {
+
+// Per layer, the assignments each expert group served and the rank balance; null unless the run
+// was expert-parallel.
+json expert_parallel_json(const ReportData& d) {
+  if (d.groups.ep <= 1) return nullptr;
+  json layers = json::array();
+  for (const GroupLoad& g : d.group_load)
+    layers.push_back({{"layer", g.layer}, {"group_load", g.load}, {"balance", num(g.balance)}});
+  return {{"ep", d.groups.ep},
+          {"tp", d.groups.tp},
+          {"placement", d.groups.placement},
+          {"balance_definition", "mean / max of the groups' (token, choice) assignments"},
+          {"layers", layers}};
+}
+
+}  // namespace
+
 nlohmann::json report_json(const storage::RunData& run, const ReportOptions& options) {
   const ReportData d = compute_report(run, options);
   return {{"run", run_json(run)},
           {"routing", routing_json(run, d, options)},
           {"stability", d.stability ? stability_json(*d.stability) : json(nullptr)},
+          {"expert_parallel", expert_parallel_json(d)},
           {"attention", attention_json(d, options)},
           {"ops", ops_json(d, options)}};
 }

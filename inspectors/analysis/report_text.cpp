@@ -137,6 +137,21 @@ void stability_table(std::string& out, const ReportData& d) {
            num(l.top1_agreement, 12, 3) + "\n";
 }
 
+void expert_groups_table(std::string& out, const ReportData& d) {
+  if (d.groups.ep <= 1) return;
+  out += format(
+      "\nExpert groups (EP %d x TP %d): assignments served per group; balance = mean / "
+      "max\nlayer",
+      d.groups.ep, d.groups.tp);
+  for (int32_t g = 0; g < d.groups.ep; ++g) out += format("  group%-2d", g);
+  out += " balance\n";
+  for (const GroupLoad& l : d.group_load) {
+    out += format("%5d", l.layer);
+    for (int64_t v : l.load) out += format(" %8lld", (long long)v);
+    out += num(l.balance, 8, 3) + "\n";
+  }
+}
+
 void heads_table(std::string& out, const ReportData& d, const ReportOptions& o) {
   out += format("\nAttention heads by %s", head_metric_name(o.head_metric));
   if (d.heads.empty()) {
@@ -218,6 +233,7 @@ std::string render_report_text(const storage::RunData& run, const ReportOptions&
   share_table(out, d);
   detail_layer(out, d, options);
   stability_table(out, d);
+  expert_groups_table(out, d);
   heads_table(out, d, options);
   ops_table(out, d, options);
   return out;

@@ -78,6 +78,18 @@ TEST(ShardedCli, RunOnCpuRanksRecordsTheSameRoutingAndItsLayout) {
   EXPECT_EQ(layout["expert_placement"], nlohmann::json({0, 0, 0, 0, 1, 1, 1, 1}));
   EXPECT_EQ(layout["devices"].size(), 4u);
 
+  // The report shows how the two expert groups shared the routed assignments.
+  const auto report = moescope({"report", db, "--run", "2", "--json"});
+  ASSERT_EQ(report.rc, 0) << report.err;
+  const auto ep = nlohmann::json::parse(report.out)["expert_parallel"];
+  ASSERT_EQ(ep["layers"].size(), split.routing.size());
+  for (const auto& layer : ep["layers"]) {
+    int64_t served = 0;
+    for (const auto& v : layer["group_load"]) served += v.get<int64_t>();
+    EXPECT_EQ(served, split.n_positions() * split.info.top_k);
+    EXPECT_GT(layer["balance"].get<double>(), 0.5);
+  }
+
   const auto bad = moescope(with({"--ep", "3"}));
   EXPECT_EQ(bad.rc, 1);
   EXPECT_NE(bad.err.find("--ep 3 does not divide"), std::string::npos) << bad.err;
