@@ -52,6 +52,27 @@ TEST(Rope, TokensAreIndependent) {
   EXPECT_EQ(all, one_by_one);
 }
 
+// Decode-style calls (one position at a time, the cos/sin table growing as positions arrive,
+// another Dh and theta in between) give exactly what one call over all positions gives.
+TEST(Rope, GrowingPositionsAndInterleavedShapesAgree) {
+  const int64_t t = 600, h = 2, dh = 64;
+  std::vector<int64_t> pos(t);
+  for (int64_t i = 0; i < t; ++i) pos[size_t(i)] = i;
+  std::vector<float> together = test::random_floats(size_t(t * h * dh), 11);
+  std::vector<float> stepwise = together;
+  std::vector<float> other = test::random_floats(4 * 16, 12);
+  for (int64_t i = 0; i < t; ++i) {
+    rope_neox(stepwise.data() + i * h * dh, 1, h, dh, &pos[size_t(i)], 10000.0);
+    if (i % 97 == 0) rope_neox(other.data(), 1, 4, 16, &pos[size_t(i)], 208533496.0);
+  }
+  rope_neox(together.data(), t, h, dh, pos.data(), 10000.0);
+  EXPECT_EQ(together, stepwise);
+  std::vector<float> want = test::random_floats(size_t(t * h * dh), 11);
+  ref::rope_neox_ref(want.data(), t, h, dh, pos.data(), 10000.0);
+  EXPECT_TRUE(all_close(together.data(), want.data(), want.size(),
+                        tolerance_for(DType::F32, Level::Kernel), "rope_neox growing"));
+}
+
 // Dh = 4, theta = 100: w_0 = 1, w_1 = 100^(-1/2) = 0.1. Pairs are (x[0], x[2]) and (x[1], x[3]).
 TEST(Rope, HandComputedHalfSplit) {
   const int64_t p = 3;
