@@ -126,24 +126,45 @@ float exp_and_sum(float* w, int64_t n, float max_l) {
   return sum;
 }
 
-// Step 4: out[Dh] = scale * sum_{s < n, w[s] != 0} w[s] v_s, for Dh = 8 C, in registers.
+// Step 4: out[Dh] = scale * sum_{s < n, w[s] != 0} w[s] v_s, for Dh = 8 C, in registers. Each
+// accumulator is a chain of dependent FMAs (4 cycles each): with C < 8 chains per key set, even
+// and odd keys get separate sets so that 8 chains are in flight.
 template <int C>
 void weighted_values(const float* w, int64_t n, const float* vg, int64_t kv_stride, float scale,
                      float* out) {
 #if MOESCOPE_SIMD_AVX2
-  __m256 acc[C];
+  constexpr int U = C < 8 ? 2 : 1;
+  __m256 acc[U][C];
 #pragma GCC unroll 16
-  for (int c = 0; c < C; ++c) acc[c] = _mm256_setzero_ps();
-  for (int64_t s = 0; s < n; ++s) {
+  for (int c = 0; c < C; ++c)
+    for (int u = 0; u < U; ++u) acc[u][c] = _mm256_setzero_ps();
+  int64_t s = 0;
+  for (; s + U <= n; s += U) {
+#pragma GCC unroll 2
+    for (int u = 0; u < U; ++u) {
+      if (w[s + u] == 0.0f) continue;  // masked: never read the row
+      const __m256 ws = _mm256_set1_ps(w[s + u]);
+      const float* vs = vg + (s + u) * kv_stride;
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c)
+        acc[u][c] = _mm256_fmadd_ps(ws, _mm256_loadu_ps(vs + 8 * c), acc[u][c]);
+    }
+  }
+  for (; s < n; ++s) {
     if (w[s] == 0.0f) continue;
     const __m256 ws = _mm256_set1_ps(w[s]);
     const float* vs = vg + s * kv_stride;
 #pragma GCC unroll 16
-    for (int c = 0; c < C; ++c) acc[c] = _mm256_fmadd_ps(ws, _mm256_loadu_ps(vs + 8 * c), acc[c]);
+    for (int c = 0; c < C; ++c)
+      acc[0][c] = _mm256_fmadd_ps(ws, _mm256_loadu_ps(vs + 8 * c), acc[0][c]);
   }
   const __m256 vscale = _mm256_set1_ps(scale);
 #pragma GCC unroll 16
-  for (int c = 0; c < C; ++c) _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(acc[c], vscale));
+  for (int c = 0; c < C; ++c) {
+    __m256 a = acc[0][c];
+    if constexpr (U == 2) a = _mm256_add_ps(a, acc[1][c]);
+    _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(a, vscale));
+  }
 #endif
 }
 
