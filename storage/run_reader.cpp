@@ -156,6 +156,11 @@ FROM routing WHERE rowid > ?1 AND +run_id = ?2 ORDER BY rowid)sql");
     // Blob pointers need not be aligned: copy before use.
     const auto probs = blob_vector<float>(s, 8);
     const auto ids = blob_vector<int32_t>(s, 9);
+    // Views index the expert axis with these: a damaged id must not reach them (found by
+    // fuzz_trace_file).
+    for (const int32_t id : ids)
+      if (id < 0 || id >= e)
+        malformed(run.id, cat(where(), ": expert id ", id, " is outside 0..", e - 1));
     const auto gates = blob_vector<float>(s, 10);
     // Logits are optional (NULL when the engine did not report them).
     const auto logits = blob_vector<float>(s, 11);

@@ -237,7 +237,9 @@ ModelConfig parse_model_config(std::string_view json_text, const std::string& so
   json j;
   try {
     j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {
+    // Not only parse_error: a number too large for a double is out_of_range (found by
+    // fuzz_config_json).
     fail(source, ": not valid JSON (", e.what(), ")");
   }
   if (!j.is_object()) fail(source, ": expected a JSON object at the top level");

@@ -143,13 +143,14 @@ void feed_trace_file(std::string_view bytes) {
       if (op.name < 0 || size_t(op.name) >= run.strings.size() || op.kind < 0 ||
           size_t(op.kind) >= run.strings.size())
         throw std::logic_error("an op's name or kind is outside the string table");
-    const size_t k = size_t(std::max(0, run.info.top_k));
     for (const auto& l : run.routing) {
       touch(l.probs.data(), 4 * l.probs.size());
+      if (l.present.empty()) continue;
+      const size_t e = l.probs.size() / l.present.size(), k = l.ids.size() / l.present.size();
       for (size_t p = 0; p < l.present.size(); ++p)
-        for (size_t j = 0; l.present[p] && j < k && (p + 1) * k <= l.ids.size(); ++j)
-          if (l.ids[p * k + j] < 0 || l.ids[p * k + j] >= run.info.n_experts)
-            throw std::logic_error("a routed expert id is outside the run's experts");
+        for (size_t j = 0; l.present[p] && j < k; ++j)
+          if (l.ids[p * k + j] < 0 || size_t(l.ids[p * k + j]) >= e)
+            throw std::logic_error("a routed expert id is outside the layer's experts");
     }
     for (const auto& a : run.attention) touch(a.probs_f16.data(), 2 * a.probs_f16.size());
   }
