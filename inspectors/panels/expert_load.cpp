@@ -44,6 +44,8 @@ ExpertLoadData compute_expert_load(const storage::RunData& run, bool window, int
   inspectors::RoutingStatsOptions opt;
   opt.capacity_factor = capacity_factor;
   d.stats = inspectors::routing_stats(run, range, opt);
+  d.groups = inspectors::expert_groups(run);
+  d.group_load = inspectors::group_loads(d.groups, d.stats);
   d.counts.assign(size_t(L) * E, NAN);
   d.ratio.assign(size_t(L) * E, NAN);
   for (int32_t l = 0; l < L && l < int32_t(d.stats.size()); ++l) {
@@ -314,6 +316,42 @@ void ExpertLoad::draw_table(PanelContext& ctx, const ExpertLoadData& d) {
       else
         ImGui::TextDisabled("-");
     }
+  ImGui::EndTable();
+  draw_groups(d);
+}
+
+void ExpertLoad::draw_groups(const ExpertLoadData& d) {
+  if (d.groups.ep <= 1 || d.group_load.empty()) return;
+  ImGui::Text(
+      "Expert groups (EP %d x TP %d): (token, choice) assignments each group served; "
+      "balance = mean / max",
+      d.groups.ep, d.groups.tp);
+  const int cols = d.groups.ep + 2;
+  const ImGuiTableFlags flags = ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerV |
+                                ImGuiTableFlags_ScrollY | ImGuiTableFlags_SizingStretchProp;
+  const float row_h = ImGui::GetTextLineHeightWithSpacing();
+  const float h = std::min(float(d.group_load.size() + 1) * row_h + 8, 8 * row_h);
+  if (!ImGui::BeginTable("expert_groups", cols, flags, ImVec2(0, h))) return;
+  ImGui::TableSetupScrollFreeze(0, 1);
+  ImGui::TableSetupColumn("layer");
+  for (int g = 0; g < d.groups.ep; ++g)
+    ImGui::TableSetupColumn(("group " + std::to_string(g)).c_str());
+  ImGui::TableSetupColumn("balance");
+  ImGui::TableHeadersRow();
+  for (const auto& l : d.group_load) {
+    ImGui::TableNextRow();
+    ImGui::TableNextColumn();
+    ImGui::Text("L%d", l.layer);
+    for (int64_t v : l.load) {
+      ImGui::TableNextColumn();
+      ImGui::Text("%lld", (long long)v);
+    }
+    ImGui::TableNextColumn();
+    if (std::isnan(l.balance))
+      ImGui::TextDisabled("-");
+    else
+      ImGui::Text("%.3f", l.balance);
+  }
   ImGui::EndTable();
 }
 

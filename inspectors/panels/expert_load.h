@@ -10,6 +10,7 @@
 
 #include "inspectors/analysis/coactivation.h"
 #include "inspectors/analysis/consecutive.h"
+#include "inspectors/analysis/rank_load.h"
 #include "inspectors/analysis/routing_stats.h"
 #include "inspectors/panels/async_value.h"
 #include "inspectors/panels/panel.h"
@@ -33,6 +34,9 @@ struct ExpertLoadData {
   std::vector<float> coactivation_p;          // [E, E] P(j | i)
   std::vector<float> strip;                   // [L * K, P] expert ids, NaN = not recorded
   std::vector<std::string> texts;             // [P] token texts
+  // Expert-parallel runs: the expert groups and, per layer, the assignments each served.
+  inspectors::ExpertGroups groups;
+  std::vector<inspectors::GroupLoad> group_load;  // [L] when groups.ep > 1
 };
 
 class ExpertLoad : public Panel {
@@ -48,6 +52,7 @@ class ExpertLoad : public Panel {
   void refresh(const PanelContext& ctx);
   void draw_heatmaps(PanelContext& ctx, const ExpertLoadData& d);
   void draw_table(PanelContext& ctx, const ExpertLoadData& d);
+  void draw_groups(const ExpertLoadData& d);  // expert-parallel runs only
   void draw_charts(PanelContext& ctx, const ExpertLoadData& d);
   void draw_strip(PanelContext& ctx, const ExpertLoadData& d);
 

@@ -64,6 +64,18 @@ TEST(PanelData, ExpertLoadCountsRatiosAndStrip) {
   EXPECT_EQ(d.texts[2], "t7");
 }
 
+TEST(PanelData, ExpertLoadOfAnExpertParallelRunHasItsGroups) {
+  auto run = small_run();
+  EXPECT_EQ(compute_expert_load(run, false, 64, 1.25, false, 4, 1).groups.ep, 1);
+  run.info.layout_json = R"({"tp": 1, "ep": 2, "expert_placement": [0, 0, 1, 1]})";
+  const ExpertLoadData d = compute_expert_load(run, false, 64, 1.25, false, 4, 1);
+  EXPECT_EQ(d.groups.ep, 2);
+  ASSERT_EQ(d.group_load.size(), 2u);
+  EXPECT_EQ(d.group_load[0].load, (std::vector<int64_t>{12, 0}));  // layer 0: experts 0 and 1
+  EXPECT_EQ(d.group_load[1].load, (std::vector<int64_t>{3, 9}));   // {2,3} x3 and {3,0} x3
+  EXPECT_DOUBLE_EQ(d.group_load[1].balance, 6.0 / 9.0);
+}
+
 TEST(PanelData, OpLanesNestAndStaySorted) {
   storage::RunData run = test::crafted_run({1, 2}, 2, 8, 2);
   const int32_t name = run.intern("op"), kind = run.intern("matmul");
