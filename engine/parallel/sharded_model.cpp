@@ -48,6 +48,19 @@ void ShardedModel::forward(std::span<const int32_t> tokens, float* logits, bool 
                            trace::Tracer* tracer) {
   const size_t n = size_t((all_logits ? int64_t(tokens.size()) : 1) * config_.vocab_size);
   const int tp = layout_.tp;
+  // Ranks 1.. record their ops through tracers of their own, attached to the caller's run.
+  rank_tracers_.resize(ranks_.size());
+  const bool rank_ops = tracer && tracer->on(trace::kOps);
+  for (size_t r = 1; r < ranks_.size() && rank_ops; ++r) {
+    if (!rank_tracers_[r] || rank_tracers_[r]->sink() != tracer->sink()) {
+      trace::CaptureSettings ops_only;
+      ops_only.routing = ops_only.attention = false;
+      ops_only.ops = true;
+      rank_tracers_[r] = std::make_unique<trace::Tracer>(tracer->sink(), ops_only);
+    }
+    rank_tracers_[r]->attach(tracer->run(), int32_t(r));
+    rank_tracers_[r]->set_step(tracer->step());
+  }
   std::exception_ptr first;
   std::mutex first_mutex;
   std::vector<std::thread> threads;
@@ -60,7 +73,8 @@ void ShardedModel::forward(std::span<const int32_t> tokens, float* logits, bool 
           rank.logits.resize(n);
           out = rank.logits.data();
         }
-        rank.model->forward(tokens, *rank.cache, out, all_logits, r == 0 ? tracer : nullptr);
+        trace::Tracer* t = r == 0 ? tracer : rank_ops ? rank_tracers_[size_t(r)].get() : nullptr;
+        rank.model->forward(tokens, *rank.cache, out, all_logits, t);
       } catch (...) {
         {
           std::lock_guard<std::mutex> lock(first_mutex);

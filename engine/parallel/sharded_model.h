@@ -38,7 +38,8 @@ class ShardedModel final : public Decoder {
   const Shard& shard(int rank) const { return ranks_[size_t(rank)].shard; }
 
   // As Model::forward: tokens at positions length() .. +T-1; logits [T, V] or [1, V]. The tracer
-  // (routing, ops) sees rank 0, whose routing every rank shares.
+  // gets rank 0's routing (every rank shares it) and attention maps (its heads), and every
+  // rank's ops, each rank on its own device (rank r = device r of the layout's devices).
   void forward(std::span<const int32_t> tokens, float* logits, bool all_logits,
                trace::Tracer* tracer = nullptr) override;
 
@@ -54,6 +55,7 @@ class ShardedModel final : public Decoder {
   std::vector<std::vector<std::unique_ptr<CpuCommunicator>>> tp_groups_;  // [ep][tp]
   std::vector<std::vector<std::unique_ptr<CpuCommunicator>>> ep_groups_;  // [tp][ep]
   std::vector<Rank> ranks_;
+  std::vector<std::unique_ptr<trace::Tracer>> rank_tracers_;  // [world]; ops of ranks 1..
 };
 
 }  // namespace moescope::parallel

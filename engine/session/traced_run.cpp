@@ -50,7 +50,10 @@ trace::RunInfo run_info(const Decoder& model, const Tokenizer& tok, const RunReq
   info.sampling_json = sampling_json(r.generation);
   info.capture_json = capture_json(capture);
   info.machine_json = machine_json(model.threads());
-  info.devices_json = R"(["cpu"])";
+  // A sharded model names its ranks' devices in its layout; one device otherwise.
+  const nlohmann::json layout = nlohmann::json::parse(model.layout_json(), nullptr, false);
+  info.devices_json =
+      layout.is_object() && layout.contains("devices") ? layout["devices"].dump() : R"(["cpu"])";
   info.layout_json = model.layout_json();
   info.n_layers = int32_t(c.n_layers);
   info.n_experts = int32_t(c.n_experts);

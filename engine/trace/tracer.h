@@ -29,6 +29,15 @@ class Tracer {
   const CaptureSettings& capture() const { return capture_; }
   TraceSink* sink() const { return sink_; }
   int64_t run() const { return run_; }
+  // The device its ops are recorded on (an index into RunInfo::devices_json; 0 by default).
+  int32_t device() const { return device_; }
+
+  // Reports into a run another tracer began, as device `device`: how the ranks of a sharded
+  // model record their ops into one run, each on its own device track.
+  void attach(int64_t run, int32_t device) {
+    run_ = run;
+    device_ = device;
+  }
 
   int64_t begin_run(const RunInfo& info) {
     run_ = sink_->begin_run(info);
@@ -105,6 +114,7 @@ class Tracer {
   std::atomic<int64_t> step_{0};
   std::atomic<int64_t> attention_bytes_{0};
   int64_t run_ = 0;
+  int32_t device_ = 0;
 };
 
 // Times one op of the forward pass: the constructor reads the clock when ops are traced, the
@@ -121,6 +131,7 @@ class OpScope {
       e_.bytes = bytes;
       e_.flops = flops;
       e_.step = tracer_->step();
+      e_.device = tracer_->device();
       e_.start_ns = now_ns();
     }
   }

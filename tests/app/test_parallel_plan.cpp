@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "storage/trace_file.h"
 #include "tests/app/cli_runner.h"
@@ -77,6 +78,16 @@ TEST(ShardedCli, RunOnCpuRanksRecordsTheSameRoutingAndItsLayout) {
   EXPECT_EQ(layout["ep"], 2);
   EXPECT_EQ(layout["expert_placement"], nlohmann::json({0, 0, 0, 0, 1, 1, 1, 1}));
   EXPECT_EQ(layout["devices"].size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(split.info.devices_json).size(), 4u);
+  // Every rank's ops are recorded on its own device, collectives included.
+  std::set<int32_t> devices;
+  bool comm = false;
+  for (const auto& op : split.ops) {
+    devices.insert(op.device);
+    comm = comm || split.strings[size_t(op.kind)] == "communication";
+  }
+  EXPECT_EQ(devices, (std::set<int32_t>{0, 1, 2, 3}));
+  EXPECT_TRUE(comm);
 
   // The report shows how the two expert groups shared the routed assignments.
   const auto report = moescope({"report", db, "--run", "2", "--json"});
