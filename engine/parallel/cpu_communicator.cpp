@@ -75,8 +75,23 @@ class CpuGroup {
   }
 
   // The same verdict on every rank (they all read the same slots after the first wait):
-  // throws when the ranks did not call the same collective with matching sizes.
-  void check_matching(Op op) const {
+  // throws when the ranks did not call the same collective with matching sizes. A failing rank
+  // waits until every rank has read the slots before it throws: unwinding frees what its own
+  // slot points at (AddressSanitizer caught a rank reading another's freed counts).
+  void check_matching(Op op) {
+    std::string verdict;
+    try {
+      verify(op);
+    } catch (const Error& e) {
+      verdict = e.what();
+    }
+    if (verdict.empty()) return;
+    wait();  // every rank reaches it: they all reach the same verdict
+    throw Error(verdict);
+  }
+
+ private:
+  void verify(Op op) const {
     const Slot& first = slots_[0];
     for (int r = 1; r < n_; ++r)
       if (slots_[size_t(r)].op != first.op)
@@ -109,7 +124,6 @@ class CpuGroup {
     }
   }
 
- private:
   const int n_;
   std::vector<Slot> slots_;
   std::mutex mutex_;

@@ -125,14 +125,24 @@ uint8_t f32_to_fp8_e4m3(float v) {
 void convert_to_f32(DType src_type, const void* src, float* dst, size_t n) {
   switch (src_type) {
     case DType::F32: std::memcpy(dst, src, n * 4); return;
+    // 16-bit sources may sit at odd addresses (arrays inside a pickle are views into its bytes):
+    // load them with memcpy, which is one plain load on x86 and defined for any alignment.
     case DType::F16: {
-      auto s = static_cast<const uint16_t*>(src);
-      for (size_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+      auto s = static_cast<const uint8_t*>(src);
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, s + 2 * i, 2);
+        dst[i] = f16_to_f32(v);
+      }
       return;
     }
     case DType::BF16: {
-      auto s = static_cast<const uint16_t*>(src);
-      for (size_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      auto s = static_cast<const uint8_t*>(src);
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t v;
+        std::memcpy(&v, s + 2 * i, 2);
+        dst[i] = bf16_to_f32(v);
+      }
       return;
     }
     case DType::F8_E4M3: {

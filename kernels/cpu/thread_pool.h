@@ -32,9 +32,10 @@ class ThreadPool {
 
   // Calls fn(begin, end) over a partition of [0, n) into at most size() contiguous chunks of at
   // least min_chunk items (the last may be shorter). Blocks until every chunk is done. The caller
-  // runs the first chunk. An exception from the caller's chunk is rethrown once the workers are
-  // done; one from a worker's chunk ends the process (kernels do not throw). One loop at a time:
-  // not for concurrent use from several threads.
+  // takes chunks too, unless the workers have claimed them all first (timing decides which). An
+  // exception from a chunk the caller runs is rethrown once the workers are done; one from a
+  // worker's chunk ends the process (kernels do not throw). One loop at a time: not for
+  // concurrent use from several threads.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn,
                     int64_t min_chunk = 1);
 

@@ -54,7 +54,10 @@ inline void route(storage::RunData& run, int32_t layer, int64_t p, const std::ve
   for (int64_t e = 0; e < E; ++e) r.probs[size_t(p * E + e)] = probs[size_t(e)];
   for (int64_t k = 0; k < K; ++k) {
     r.ids[size_t(p * K + k)] = ids[size_t(k)];
-    r.gates[size_t(p * K + k)] = probs[size_t(ids[size_t(k)])];
+    // Tests of bad input route ids outside the experts on purpose: their gate is 0, not a read
+    // past probs (AddressSanitizer).
+    const int32_t id = ids[size_t(k)];
+    r.gates[size_t(p * K + k)] = id >= 0 && id < E ? probs[size_t(id)] : 0.0f;
   }
   r.present[size_t(p)] = 1;
   r.step[size_t(p)] = step;
