@@ -9,24 +9,18 @@ namespace moescope::app {
 
 namespace {
 
-// A Model and the cache it fills, owned together.
-class WholeModel final : public Decoder {
+// A Model and the cache it fills, owned together (base-from-member: they exist before the
+// LocalDecoder that refers to them).
+struct ModelAndCache {
+  Model model;
+  KvCache cache;
+};
+
+class WholeModel final : private ModelAndCache, public LocalDecoder {
  public:
   WholeModel(const LoadedModel& m, int threads, int64_t capacity)
-      : model_(m.config, m.weights, threads), cache_(m.config, capacity) {}
-  const ModelConfig& config() const override { return model_.config(); }
-  int64_t length() const override { return cache_.length(); }
-  int64_t capacity() const override { return cache_.capacity(); }
-  int threads() const override { return model_.n_threads(); }
-  std::string layout_json() const override { return "{}"; }
-  void forward(std::span<const int32_t> tokens, float* logits, bool all_logits,
-               trace::Tracer* tracer) override {
-    model_.forward(tokens, cache_, logits, all_logits, tracer);
-  }
-
- private:
-  Model model_;
-  KvCache cache_;
+      : ModelAndCache{Model(m.config, m.weights, threads), KvCache(m.config, capacity)},
+        LocalDecoder(model, cache) {}
 };
 
 }  // namespace

@@ -28,7 +28,7 @@ class Decoder {
 };
 
 // One Model and its cache.
-class LocalDecoder final : public Decoder {
+class LocalDecoder : public Decoder {
  public:
   LocalDecoder(Model& model, KvCache& cache) : model_(model), cache_(cache) {}
   const ModelConfig& config() const override { return model_.config(); }
