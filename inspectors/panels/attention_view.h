@@ -60,7 +60,7 @@ class AttentionView : public Panel {
  public:
   AttentionView();
   bool set(const std::string& key, const std::string& value) override;
-  bool busy() override { return data_.running() || pending_; }
+  bool busy() override { return data_.running() || pending_ || throttle_.behind; }
 
  protected:
   void draw_content(PanelContext& ctx) override;

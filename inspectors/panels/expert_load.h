@@ -43,7 +43,7 @@ class ExpertLoad : public Panel {
  public:
   ExpertLoad();
   bool set(const std::string& key, const std::string& value) override;
-  bool busy() override { return data_.running() || pending_; }
+  bool busy() override { return data_.running() || pending_ || throttle_.behind; }
 
  protected:
   void draw_content(PanelContext& ctx) override;

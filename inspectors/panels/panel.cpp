@@ -133,11 +133,14 @@ std::string printable(const std::string& text, size_t max_chars) {
 bool Throttle::due(int64_t run_id, uint64_t v, double now_s, double min_interval_s) {
   if (run_id != run) {
     run = run_id;
+    behind = false;
     version = v;
     last_s = now_s;
     return true;
   }
-  if (v == version || now_s - last_s < min_interval_s) return false;
+  behind = v != version;
+  if (!behind || now_s - last_s < min_interval_s) return false;
+  behind = false;
   version = v;
   last_s = now_s;
   return true;

@@ -99,8 +99,14 @@ struct Throttle {
   int64_t run = -2;
   uint64_t version = 0;
   double last_s = -1e9;
+  // A newer version was held back by the interval: the shown data is stale until the next due
+  // call lets it through (a panel counts as busy meanwhile, so a screenshot waits for it).
+  bool behind = false;
   bool due(int64_t run_id, uint64_t v, double now_s, double min_interval_s);
-  void reset() { run = -2; }
+  void reset() {
+    run = -2;
+    behind = false;
+  }
 };
 
 }  // namespace moescope::panels

@@ -176,8 +176,11 @@ TEST(PanelData, ThrottleWaitsForTheIntervalButNotForANewRun) {
   Throttle t;
   EXPECT_TRUE(t.due(1, 5, 0.0, 0.5));
   EXPECT_FALSE(t.due(1, 5, 1.0, 0.5));  // nothing changed
+  EXPECT_FALSE(t.behind);
   EXPECT_FALSE(t.due(1, 6, 0.2, 0.5));  // changed, too soon
+  EXPECT_TRUE(t.behind);                // the shown data is stale: the panel counts as busy
   EXPECT_TRUE(t.due(1, 6, 0.6, 0.5));   // the change is picked up once the interval passed
+  EXPECT_FALSE(t.behind);
   EXPECT_TRUE(t.due(2, 6, 0.61, 0.5));  // another run: at once
 }
 
