@@ -87,18 +87,12 @@ void AttentionView::refresh(const PanelContext& ctx) {
   const int32_t layer = ctx.selection->layer, head = ctx.selection->head;
   char inputs[96];
   std::snprintf(inputs, sizeof inputs, "%lld %d %d", (long long)run, layer, head);
-  uint64_t version = 0;
-  if (!read_run(ctx, run, [&](const storage::RunData& r) { version = r.version; })) return;
-  if (inputs != inputs_) {
-    throttle_.reset();
-    pending_ = true;
-  }
-  if (throttle_.due(run, version, ctx.time_s, 0.5)) pending_ = true;
-  if (!pending_) return;
+  if (!data_.due(ctx, run, inputs, 0.5)) return;
   auto model = ctx.model;
   auto* acc = metrics_acc_.get();
   auto* thumbs = thumbs_acc_.get();
-  if (!data_.start([=] {
+  data_.start(
+      [=] {
         AttentionData d;
         model->read(run, [&](const storage::RunData& r) {
           d.run = r.id;
@@ -151,24 +145,14 @@ void AttentionView::refresh(const PanelContext& ctx) {
           }
         });
         return d;
-      }))
-    return;
-  pending_ = false;
-  inputs_ = inputs;
+      },
+      inputs);
 }
 
 void AttentionView::draw_content(PanelContext& ctx) {
   refresh(ctx);
-  auto d = data_.get();
-  if (!d || d->run != ctx.selection->run) {
-    if (!data_.error().empty())
-      no_data("Cannot show this run", data_.error().c_str());
-    else if (ctx.selection->run >= 0 && data_.running())
-      no_data("Computing...", "");
-    else
-      no_run(ctx);
-    return;
-  }
+  auto d = data_.shown(ctx, ctx.selection->run);
+  if (!d) return;
   if (d->records == 0) {
     no_data("No attention maps in this run",
             "Attention capture was off, or outside its layers, heads, steps or byte budget. Turn "

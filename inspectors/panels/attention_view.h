@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "inspectors/analysis/attention_metrics.h"
-#include "inspectors/panels/async_value.h"
+#include "inspectors/panels/live_analysis.h"
 #include "inspectors/panels/panel.h"
 #include "inspectors/widgets/zoom_view.h"
 
@@ -60,7 +60,7 @@ class AttentionView : public Panel {
  public:
   AttentionView();
   bool set(const std::string& key, const std::string& value) override;
-  bool busy() override { return data_.running() || pending_ || throttle_.behind; }
+  bool busy() override { return data_.busy(); }
 
  protected:
   void draw_content(PanelContext& ctx) override;
@@ -75,16 +75,13 @@ class AttentionView : public Panel {
   std::vector<float> shown_;  // sqrt of the map, computed once per map
   const float* shown_src_ = nullptr;
   widgets::ZoomView view_;
-  Throttle throttle_;
-  std::string inputs_;
-  bool pending_ = false;
   int sort_column_ = 0;
   bool sort_descending_ = false;
   // Owned by the background job while it runs (jobs run one at a time); declared before
   // data_ so that data_'s destructor (which waits for the job) runs first.
   std::unique_ptr<inspectors::HeadMetricsAccumulator> metrics_acc_;
   std::unique_ptr<AttentionThumbnails> thumbs_acc_;
-  AsyncValue<AttentionData> data_;
+  LiveAnalysis<AttentionData> data_;
 };
 
 }  // namespace moescope::panels

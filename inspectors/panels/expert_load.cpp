@@ -129,44 +129,28 @@ void ExpertLoad::refresh(const PanelContext& ctx) {
   std::snprintf(inputs, sizeof inputs, "%lld %d %d %.3f %d %d %d", (long long)run, int(window_),
                 window_steps_, capacity_factor_, int(cv_chart_), chart_window_,
                 ctx.selection->layer);
-  uint64_t version = 0;
-  if (!read_run(ctx, run, [&](const storage::RunData& r) { version = r.version; })) return;
-  if (inputs != inputs_) {
-    throttle_.reset();
-    pending_ = true;
-  }
   // Live runs change every few milliseconds: recompute at most ~3 times a second.
-  if (throttle_.due(run, version, ctx.time_s, 0.3)) pending_ = true;
-  if (!pending_) return;
+  if (!data_.due(ctx, run, inputs, 0.3)) return;
   auto model = ctx.model;
   const bool window = window_, cv = cv_chart_;
   const int steps = window_steps_, chart_window = chart_window_;
   const double cf = capacity_factor_;
   const int32_t layer = ctx.selection->layer;
-  if (data_.start([=] {
+  data_.start(
+      [=] {
         ExpertLoadData d;
         model->read(run, [&](const storage::RunData& r) {
           d = compute_expert_load(r, window, steps, cf, cv, chart_window, layer);
         });
         return d;
-      })) {
-    pending_ = false;
-    inputs_ = inputs;
-  }
+      },
+      inputs);
 }
 
 void ExpertLoad::draw_content(PanelContext& ctx) {
   refresh(ctx);
-  auto d = data_.get();
-  if (!d || d->run != ctx.selection->run) {
-    if (!data_.error().empty())
-      no_data("Cannot show this run", data_.error().c_str());
-    else if (ctx.selection->run >= 0 && data_.running())
-      no_data("Computing...", "");
-    else
-      no_run(ctx);
-    return;
-  }
+  auto d = data_.shown(ctx, ctx.selection->run);
+  if (!d) return;
   if (d->layers == 0 || d->stats.empty() || d->stats[0].tokens == 0) {
     no_data("No routing yet",
             d->layers == 0 ? "This run has no routing recorded. Turn routing on in Model & capture "

@@ -12,7 +12,7 @@
 #include "inspectors/analysis/consecutive.h"
 #include "inspectors/analysis/rank_load.h"
 #include "inspectors/analysis/routing_stats.h"
-#include "inspectors/panels/async_value.h"
+#include "inspectors/panels/live_analysis.h"
 #include "inspectors/panels/panel.h"
 #include "inspectors/widgets/zoom_view.h"
 
@@ -43,7 +43,7 @@ class ExpertLoad : public Panel {
  public:
   ExpertLoad();
   bool set(const std::string& key, const std::string& value) override;
-  bool busy() override { return data_.running() || pending_ || throttle_.behind; }
+  bool busy() override { return data_.busy(); }
 
  protected:
   void draw_content(PanelContext& ctx) override;
@@ -62,10 +62,7 @@ class ExpertLoad : public Panel {
   float capacity_factor_ = 1.25f;
   bool cv_chart_ = false;  // imbalance chart: CV instead of max/mean
   int chart_window_ = 32;  // positions per point of the imbalance chart
-  AsyncValue<ExpertLoadData> data_;
-  Throttle throttle_;
-  std::string inputs_;    // the options the current data was computed with
-  bool pending_ = false;  // inputs changed while a job was running
+  LiveAnalysis<ExpertLoadData> data_;
   widgets::ZoomView strip_view_;
 };
 

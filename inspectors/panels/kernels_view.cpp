@@ -182,20 +182,14 @@ void KernelsView::refresh(const PanelContext& ctx) {
   const int64_t run = ctx.selection->run;
   const std::string inputs =
       std::to_string(run) + " " + std::to_string(int(grouping_)) + " " + selected_;
-  uint64_t version = 0;
-  if (!read_run(ctx, run, [&](const storage::RunData& r) { version = r.version; })) return;
-  if (inputs != inputs_) {
-    throttle_.reset();
-    pending_ = true;
-  }
   // Grouping 100k+ ops takes a few milliseconds: at most twice a second while a run grows.
-  if (throttle_.due(run, version, ctx.time_s, 0.5)) pending_ = true;
-  if (!pending_) return;
+  if (!data_.due(ctx, run, inputs, 0.5)) return;
   auto model = ctx.model;
   const OpGrouping by = grouping_;
   const std::string selected = selected_;
   const std::optional<inspectors::MachineCeilings> ceilings = ceilings_;
-  if (!data_.start([=] {
+  data_.start(
+      [=] {
         OpsData d;
         model->read(run, [&](const storage::RunData& r) {
           d.run = r.id;
@@ -220,24 +214,14 @@ void KernelsView::refresh(const PanelContext& ctx) {
           }
         });
         return d;
-      }))
-    return;
-  pending_ = false;
-  inputs_ = inputs;
+      },
+      inputs);
 }
 
 void KernelsView::draw_content(PanelContext& ctx) {
   refresh(ctx);
-  auto d = data_.get();
-  if (!d || d->run != ctx.selection->run) {
-    if (!data_.error().empty())
-      no_data("Cannot show this run", data_.error().c_str());
-    else if (ctx.selection->run >= 0 && data_.running())
-      no_data("Computing...", "");
-    else
-      no_run(ctx);
-    return;
-  }
+  auto d = data_.shown(ctx, ctx.selection->run);
+  if (!d) return;
   if (d->ops == 0) {
     no_data("No op timings in this run",
             "Op capture was off. Turn on \"ops\" in Model & capture and generate again; timings "

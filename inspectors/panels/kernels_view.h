@@ -11,7 +11,7 @@
 
 #include "inspectors/analysis/ceilings.h"
 #include "inspectors/analysis/op_stats.h"
-#include "inspectors/panels/async_value.h"
+#include "inspectors/panels/live_analysis.h"
 #include "inspectors/panels/panel.h"
 #include "inspectors/widgets/histogram.h"
 #include "inspectors/widgets/timeline.h"
@@ -45,7 +45,7 @@ class KernelsView : public Panel {
  public:
   KernelsView();
   bool set(const std::string& key, const std::string& value) override;
-  bool busy() override { return data_.running() || pending_ || throttle_.behind; }
+  bool busy() override { return data_.busy(); }
 
  protected:
   void draw_content(PanelContext& ctx) override;
@@ -64,10 +64,7 @@ class KernelsView : public Panel {
   std::optional<inspectors::MachineCeilings> ceilings_;
   std::string ceilings_note_;
   bool ceilings_loaded_ = false;
-  Throttle throttle_;
-  std::string inputs_;
-  bool pending_ = false;
-  AsyncValue<OpsData> data_;
+  LiveAnalysis<OpsData> data_;
 };
 
 // A printable key of a group under its grouping ("attn.q_proj", "attn.q_proj L3", "L3", ...).
