@@ -41,6 +41,15 @@ namespace moescope::storage {
 
 namespace {
 
+// The routing table of schema v2, which both a new file and the v1 -> v2 migration create: one
+// definition, so the two cannot drift apart. A macro so that it joins the SQL literals below.
+#define MOESCOPE_ROUTING_V2_COLUMNS                                                        \
+  "(\n  run_id INTEGER NOT NULL,\n  layer INTEGER NOT NULL,\n  pos0 INTEGER NOT NULL,\n"   \
+  "  count INTEGER NOT NULL,\n  n_experts INTEGER NOT NULL,\n  top_k INTEGER NOT NULL,\n"  \
+  "  step0 INTEGER NOT NULL,\n  step_stride INTEGER NOT NULL DEFAULT 0,\n"                 \
+  "  probs BLOB NOT NULL,\n  ids BLOB NOT NULL,\n  gates BLOB NOT NULL,\n  logits BLOB,\n" \
+  "  PRIMARY KEY(run_id, layer, pos0));\n"
+
 const char* const kCreateV2 = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE runs(
@@ -86,20 +95,7 @@ CREATE TABLE tokens(
   n_top INTEGER NOT NULL,
   time_ns INTEGER NOT NULL,
   PRIMARY KEY(run_id, position)) WITHOUT ROWID;
-CREATE TABLE routing(
-  run_id INTEGER NOT NULL,
-  layer INTEGER NOT NULL,
-  pos0 INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  n_experts INTEGER NOT NULL,
-  top_k INTEGER NOT NULL,
-  step0 INTEGER NOT NULL,
-  step_stride INTEGER NOT NULL DEFAULT 0,
-  probs BLOB NOT NULL,
-  ids BLOB NOT NULL,
-  gates BLOB NOT NULL,
-  logits BLOB,
-  PRIMARY KEY(run_id, layer, pos0));
+CREATE TABLE routing)sql" MOESCOPE_ROUTING_V2_COLUMNS R"sql(
 CREATE TABLE ops(
   run_id INTEGER NOT NULL,
   step INTEGER NOT NULL,
@@ -152,20 +148,7 @@ INSERT INTO drops SELECT id, 'ops', dropped_ops FROM runs WHERE dropped_ops > 0;
 INSERT OR IGNORE INTO strings(value) VALUES('unknown');
 ALTER TABLE ops ADD COLUMN kind_id INTEGER NOT NULL DEFAULT 0;
 UPDATE ops SET kind_id = (SELECT id FROM strings WHERE value = 'unknown');
-CREATE TABLE routing_v2(
-  run_id INTEGER NOT NULL,
-  layer INTEGER NOT NULL,
-  pos0 INTEGER NOT NULL,
-  count INTEGER NOT NULL,
-  n_experts INTEGER NOT NULL,
-  top_k INTEGER NOT NULL,
-  step0 INTEGER NOT NULL,
-  step_stride INTEGER NOT NULL DEFAULT 0,
-  probs BLOB NOT NULL,
-  ids BLOB NOT NULL,
-  gates BLOB NOT NULL,
-  logits BLOB,
-  PRIMARY KEY(run_id, layer, pos0));
+CREATE TABLE routing_v2)sql" MOESCOPE_ROUTING_V2_COLUMNS R"sql(
 INSERT INTO routing_v2(run_id, layer, pos0, count, n_experts, top_k, step0, step_stride, probs,
                        ids, gates)
   SELECT run_id, layer, position, 1, length(probs) / 4, length(ids) / 4, step, 0, probs, ids,
