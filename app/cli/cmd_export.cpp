@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "app/cli/command_list.h"
+#include "app/cli/run_selection.h"
 #include "engine/core/error.h"
 #include "storage/export/csv.h"
 #include "storage/export/perfetto_json.h"
@@ -25,12 +26,7 @@ int cmd_export(Args& args) {
     throw UsageError("--format must be perfetto, csv or json (got '" + format + "')");
 
   auto file = storage::TraceFile::open(pos[0]);
-  int64_t run = run_opt;
-  if (run <= 0) {
-    auto runs = file->runs();
-    if (runs.empty()) fail("trace ", pos[0], " holds no runs");
-    run = runs.back().id;
-  }
+  const int64_t run = resolve_run(*file, pos[0], run_opt);
   const storage::RunData data = file->load(run);
   if (format == "perfetto")
     storage::export_perfetto_json(data, *out);

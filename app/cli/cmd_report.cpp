@@ -5,24 +5,13 @@
 #include <optional>
 
 #include "app/cli/command_list.h"
+#include "app/cli/run_selection.h"
 #include "engine/core/error.h"
 #include "inspectors/analysis/ceilings.h"
 #include "inspectors/analysis/report.h"
 #include "storage/trace_file.h"
 
 namespace moescope::app {
-
-namespace {
-
-// The run id a --run value names: N > 0 as is, 0 = the last run of the file.
-int64_t resolve_run(storage::TraceFile& file, const std::string& path, int64_t run) {
-  if (run > 0) return run;
-  auto runs = file.runs();
-  if (runs.empty()) fail("trace ", path, " holds no runs");
-  return runs.back().id;
-}
-
-}  // namespace
 
 int cmd_report(Args& args) {
   const int64_t run_opt = args.integer("run", 0);
