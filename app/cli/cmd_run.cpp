@@ -1,6 +1,5 @@
 // `moescope run`: generate like `generate`, and record the run (tokens, routing, ops, budgeted
 // attention maps) into a SQLite trace file that `runs`, `report`, `export` and the GUI read.
-#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -49,18 +48,15 @@ int cmd_run(Args& args) {
 
   LoadedModel m = load_model(dir, true);
   parallel::validate_layout(m.config, layout);  // before the trace file is touched
-  const int64_t prompt_tokens = int64_t(m.tokenizer->encode(text).size());
-  // One position more than generation needs (when it fits): the last token is run too, so
-  // every recorded token has its routing.
-  std::unique_ptr<Decoder> model =
-      make_decoder(m, layout, threads,
-                   std::clamp<int64_t>(prompt_tokens + std::max<int64_t>(opt.max_tokens - 1, 0) + 1,
-                                       1, m.config.max_seq_len));
+  const std::vector<int32_t> ids = m.tokenizer->encode(text);
+  std::unique_ptr<Decoder> model = make_decoder(
+      m, layout, threads, traced_run_capacity(m.config, int64_t(ids.size()), opt.max_tokens));
   auto writer = storage::TraceWriter::open(*trace_path, {});
   trace::Tracer tracer(writer.get(), capture);
 
   RunRequest request;
   request.prompt = text;
+  request.prompt_ids = ids;
   request.generation = opt;
   request.model_dir = std::filesystem::absolute(dir).lexically_normal().string();
   request.model_name = std::filesystem::path(request.model_dir).filename().string();
@@ -68,7 +64,7 @@ int cmd_run(Args& args) {
   // Ctrl-C ends the run cleanly (complete, with the tokens so far) instead of killing it.
   g_stop = false;
   auto previous = std::signal(SIGINT, on_interrupt);
-  TextStream stream(*m.tokenizer, m.tokenizer->encode(text));
+  TextStream stream(*m.tokenizer, ids);
   if (!quiet) std::fputs(text.c_str(), stdout);
   RunOutcome out = traced_generate(
       *model, *m.tokenizer, request, tracer,

@@ -77,18 +77,22 @@ void fill_choice(trace::TokenEvent& e, const TokenChoice& c) {
 
 }  // namespace
 
+int64_t traced_run_capacity(const ModelConfig& config, int64_t prompt_tokens, int64_t max_tokens) {
+  const int64_t needed = prompt_tokens + std::max<int64_t>(max_tokens - 1, 0);
+  return std::clamp<int64_t>(needed + 1, 1, config.max_seq_len);
+}
+
 RunOutcome traced_generate(Model& model, const Tokenizer& tok, const RunRequest& request,
                            trace::Tracer& tracer,
                            const std::function<bool(const trace::TokenEvent&)>& on_token,
                            const std::atomic<bool>* stop) {
-  // One position more than generation needs, when it fits, so the last generated token can be
-  // run through the model too and every recorded token has its routing.
-  const int64_t prompt_tokens = int64_t(
-      request.prompt_ids.empty() ? tok.encode(request.prompt).size() : request.prompt_ids.size());
-  const int64_t needed = prompt_tokens + std::max<int64_t>(request.generation.max_tokens - 1, 0);
-  KvCache cache(model.config(), std::clamp<int64_t>(needed + 1, 1, model.config().max_seq_len));
+  RunRequest encoded = request;  // the prompt encoded once, here, for the cache size and the run
+  if (encoded.prompt_ids.empty()) encoded.prompt_ids = tok.encode(request.prompt);
+  KvCache cache(model.config(),
+                traced_run_capacity(model.config(), int64_t(encoded.prompt_ids.size()),
+                                    request.generation.max_tokens));
   LocalDecoder decoder(model, cache);
-  return traced_generate(decoder, tok, request, tracer, on_token, stop);
+  return traced_generate(decoder, tok, encoded, tracer, on_token, stop);
 }
 
 RunOutcome traced_generate(Decoder& model, const Tokenizer& tok, const RunRequest& request,

@@ -43,6 +43,11 @@ RunOutcome traced_generate(Model& model, const Tokenizer& tokenizer, const RunRe
                            trace::Tracer& tracer,
                            const std::function<bool(const trace::TokenEvent&)>& on_token = {},
                            const std::atomic<bool>* stop = nullptr);
+// The cache positions a traced run of prompt_tokens + max_tokens needs: one more than generation
+// itself (when the context has room), so the last generated token is run through the model too
+// and every recorded token has its routing.
+int64_t traced_run_capacity(const ModelConfig& config, int64_t prompt_tokens, int64_t max_tokens);
+
 // The same on a decoder whose cache is empty and has room for the run (a sharded model too; its
 // parallel layout goes into the run record).
 RunOutcome traced_generate(Decoder& decoder, const Tokenizer& tokenizer, const RunRequest& request,
