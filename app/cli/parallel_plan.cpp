@@ -4,25 +4,20 @@
 
 #include "app/cli/command_list.h"
 #include "app/cli/format.h"
+#include "app/cli/sharding_options.h"
 #include "engine/core/error.h"
 
 namespace moescope::app {
 
 std::optional<PlanRequest> plan_request(Args& args) {
-  const int64_t tp = args.integer("tp", 0), ep = args.integer("ep", 0);  // 0: not given
+  bool given = false;
+  parallel::ParallelLayout layout = sharding_options(args, &given);
   auto dtype = args.value("dtype");
-  auto placement = args.value("expert-placement");
   const double gb = args.number("gpu-memory-gb", 80);
-  if (tp == 0 && ep == 0 && !dtype) {
-    if (placement) throw UsageError("--expert-placement needs --ep");
-    return std::nullopt;
-  }
-  if (tp < 0 || ep < 0) throw UsageError("--tp and --ep must be >= 1");
+  if (!given && !dtype) return std::nullopt;
   PlanRequest r;
-  r.layout.tp = int(tp > 0 ? tp : 1);
-  r.layout.ep = int(ep > 0 ? ep : 1);
+  r.layout = std::move(layout);
   if (dtype) r.format = parallel::parse_weight_format(*dtype);
-  if (placement) r.layout.expert_group = parallel::parse_placement(*placement);
   if (!(gb > 0)) throw UsageError("--gpu-memory-gb must be > 0");
   r.device_bytes = int64_t(gb * 1e9);
   return r;

@@ -17,8 +17,8 @@ struct PlanRequest {
   int64_t device_bytes = 80'000'000'000;  // --gpu-memory-gb, 10^9 bytes
 };
 
-// Reads --tp, --ep, --expert-placement, --dtype, --gpu-memory-gb; nullopt when none of --tp,
-// --ep and --dtype is given.
+// Reads --tp, --ep, --expert-placement (as sharding_options does), --dtype, --gpu-memory-gb;
+// nullopt when none of --tp, --ep and --dtype is given.
 std::optional<PlanRequest> plan_request(Args& args);
 
 // Validates the layout against c (throws naming the parameter) and renders the plan.

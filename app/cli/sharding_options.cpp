@@ -1,6 +1,7 @@
 #include "app/cli/sharding_options.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "app/cli/command_list.h"
 #include "engine/parallel/sharded_model.h"
@@ -25,14 +26,16 @@ class WholeModel final : private ModelAndCache, public LocalDecoder {
 
 }  // namespace
 
-parallel::ParallelLayout sharding_options(Args& args) {
-  parallel::ParallelLayout l;
-  const int64_t tp = args.integer("tp", 1), ep = args.integer("ep", 1);
+parallel::ParallelLayout sharding_options(Args& args, bool* given) {
+  constexpr int64_t kAbsent = std::numeric_limits<int64_t>::min();
+  const int64_t tp = args.integer("tp", kAbsent), ep = args.integer("ep", kAbsent);
   auto placement = args.value("expert-placement");
-  if (tp < 1 || ep < 1) throw UsageError("--tp and --ep must be >= 1");
-  if (placement && ep == 1) throw UsageError("--expert-placement needs --ep");
-  l.tp = int(tp);
-  l.ep = int(ep);
+  if (given) *given = tp != kAbsent || ep != kAbsent;
+  parallel::ParallelLayout l;
+  l.tp = tp == kAbsent ? 1 : int(tp);
+  l.ep = ep == kAbsent ? 1 : int(ep);
+  if (l.tp < 1 || l.ep < 1) throw UsageError("--tp and --ep must be >= 1");
+  if (placement && l.ep == 1) throw UsageError("--expert-placement needs --ep");
   if (placement) l.expert_group = parallel::parse_placement(*placement);
   return l;
 }

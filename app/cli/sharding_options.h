@@ -12,8 +12,9 @@
 
 namespace moescope::app {
 
-// Throws UsageError for values below 1 or a placement without --ep.
-parallel::ParallelLayout sharding_options(Args& args);
+// Throws UsageError for values below 1 or a placement without --ep. *given (when not null) says
+// whether --tp or --ep was on the command line.
+parallel::ParallelLayout sharding_options(Args& args, bool* given = nullptr);
 
 // The model whole (one Model and its cache) when layout is 1 x 1, else a ShardedModel; the
 // cache holds capacity positions. Throws moescope::Error naming the parameter for a layout the
