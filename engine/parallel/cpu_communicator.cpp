@@ -231,26 +231,33 @@ void run_ranks(int n, const std::function<void(Communicator&)>& fn) {
   run_ranks(make_cpu_group(n), fn);
 }
 
-void run_ranks(const std::vector<std::unique_ptr<CpuCommunicator>>& comms,
-               const std::function<void(Communicator&)>& fn) {
+void run_threads(int n, const std::function<void(int)>& body,
+                 const std::function<void(int)>& on_failure) {
   std::exception_ptr first;
   std::mutex first_mutex;
   std::vector<std::thread> threads;
-  threads.reserve(comms.size());
-  for (size_t r = 0; r < comms.size(); ++r)
+  threads.reserve(size_t(n));
+  for (int r = 0; r < n; ++r)
     threads.emplace_back([&, r] {
       try {
-        fn(*comms[r]);
+        body(r);
       } catch (...) {
         {
           std::lock_guard<std::mutex> lock(first_mutex);
           if (!first) first = std::current_exception();
         }
-        comms[r]->abort_group();
+        on_failure(r);
       }
     });
   for (auto& t : threads) t.join();
   if (first) std::rethrow_exception(first);
+}
+
+void run_ranks(const std::vector<std::unique_ptr<CpuCommunicator>>& comms,
+               const std::function<void(Communicator&)>& fn) {
+  run_threads(
+      int(comms.size()), [&](int r) { fn(*comms[size_t(r)]); },
+      [&](int r) { comms[size_t(r)]->abort_group(); });
 }
 
 }  // namespace moescope::parallel

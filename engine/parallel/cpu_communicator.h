@@ -47,6 +47,11 @@ std::vector<std::unique_ptr<CpuCommunicator>> make_cpu_group(int n);
 // aborted (ranks waiting in a collective throw too, instead of waiting forever) and the first
 // exception is rethrown here.
 void run_ranks(int n, const std::function<void(Communicator&)>& fn);
+// body(r) on n threads, r = 0..n-1, and waits for them. When one throws, on_failure(r) runs on
+// its thread at once (to abort the groups the others may be waiting in), and the first exception
+// is rethrown here after every thread has ended.
+void run_threads(int n, const std::function<void(int)>& body,
+                 const std::function<void(int)>& on_failure);
 // The same over an existing group (which is aborted for good when a rank throws).
 void run_ranks(const std::vector<std::unique_ptr<CpuCommunicator>>& group,
                const std::function<void(Communicator&)>& fn);

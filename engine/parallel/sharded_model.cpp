@@ -1,9 +1,6 @@
 #include "engine/parallel/sharded_model.h"
 
-#include <exception>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 namespace moescope::parallel {
 
@@ -61,13 +58,10 @@ void ShardedModel::forward(std::span<const int32_t> tokens, float* logits, bool 
     rank_tracers_[r]->attach(tracer->run(), int32_t(r));
     rank_tracers_[r]->set_step(tracer->step());
   }
-  std::exception_ptr first;
-  std::mutex first_mutex;
-  std::vector<std::thread> threads;
-  for (int r = 0; r < layout_.world(); ++r)
-    threads.emplace_back([&, r] {
-      Rank& rank = ranks_[size_t(r)];
-      try {
+  run_threads(
+      layout_.world(),
+      [&](int r) {
+        Rank& rank = ranks_[size_t(r)];
         float* out = logits;
         if (r != 0) {
           rank.logits.resize(n);
@@ -75,18 +69,12 @@ void ShardedModel::forward(std::span<const int32_t> tokens, float* logits, bool 
         }
         trace::Tracer* t = r == 0 ? tracer : rank_ops ? rank_tracers_[size_t(r)].get() : nullptr;
         rank.model->forward(tokens, *rank.cache, out, all_logits, t);
-      } catch (...) {
-        {
-          std::lock_guard<std::mutex> lock(first_mutex);
-          if (!first) first = std::current_exception();
-        }
+      },
+      [&](int r) {
         // No rank may wait for this one: end both of its groups.
         tp_groups_[size_t(r / tp)][size_t(r % tp)]->abort_group();
         ep_groups_[size_t(r % tp)][size_t(r / tp)]->abort_group();
-      }
-    });
-  for (auto& t : threads) t.join();
-  if (first) std::rethrow_exception(first);
+      });
 }
 
 }  // namespace moescope::parallel
