@@ -14,6 +14,7 @@
 #include "engine/core/error.h"
 #include "engine/model/load_model.h"
 #include "engine/session/traced_run.h"
+#include "inspectors/analysis/percentiles.h"
 #include "storage/trace_writer.h"
 
 namespace moescope::app {
@@ -41,8 +42,7 @@ trace::CaptureSettings capture(bool routing_ops, bool attention) {
 }
 
 double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+  return v.empty() ? 0 : inspectors::summarize(v).p50;
 }
 
 int64_t file_bytes(const std::string& path) {

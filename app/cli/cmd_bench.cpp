@@ -26,6 +26,7 @@
 #include "engine/model/model.h"
 #include "engine/weights/synthetic_weights.h"
 #include "inspectors/analysis/ceilings.h"
+#include "inspectors/analysis/percentiles.h"
 
 namespace moescope::app {
 
@@ -37,9 +38,8 @@ struct Stat {
 
 Stat summarize(std::vector<double> v) {
   if (v.empty()) return {};
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
+  const inspectors::Summary s = inspectors::summarize(v);  // the op statistics' percentiles
+  return {s.p50, s.min, s.max};
 }
 
 nlohmann::json to_json(const Stat& s) {
