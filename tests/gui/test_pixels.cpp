@@ -5,6 +5,7 @@
 #include <imgui.h>
 
 #include <memory>
+#include <string>
 
 #include "app/gui/gl_textures.h"
 #include "app/gui/window.h"
@@ -16,21 +17,26 @@
 namespace moescope {
 namespace {
 
+// One window for the whole suite: closing GLFW and reconnecting to the X server in the same
+// process (which the workbench never does) fails now and then under Xvfb ("Failed to open
+// display"), and the widgets need nothing from a fresh window.
 class WidgetPixels : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!test::have_display()) GTEST_SKIP() << "no display (run under xvfb-run)";
-    std::string error;
-    window_ = gui::Window::create(900, 700, "widget pixels", &error);
-    ASSERT_TRUE(window_) << error;
-    textures_ = std::make_unique<gui::GlTextures>();
-    widgets::set_texture_source(textures_.get());
+  static void SetUpTestSuite() {
+    if (!test::have_display()) return;
+    window_ = gui::Window::create(900, 700, "widget pixels", &error_);
+    if (window_) textures_ = std::make_unique<gui::GlTextures>();
   }
-  void TearDown() override {
-    widgets::set_texture_source(nullptr);
+  static void TearDownTestSuite() {
     textures_.reset();  // while the GL context still exists
     window_.reset();
   }
+  void SetUp() override {
+    if (!test::have_display()) GTEST_SKIP() << "no display (run under xvfb-run)";
+    ASSERT_TRUE(window_) << error_;
+    widgets::set_texture_source(textures_.get());
+  }
+  void TearDown() override { widgets::set_texture_source(nullptr); }
   // Draws body for a few frames (hover and layout settle) and returns the last frame.
   test::Png render(const std::function<void()>& body) {
     test::Png img;
@@ -57,8 +63,9 @@ class WidgetPixels : public ::testing::Test {
     return {};
   }
 
-  std::unique_ptr<gui::Window> window_;
-  std::unique_ptr<gui::GlTextures> textures_;
+  static inline std::unique_ptr<gui::Window> window_;
+  static inline std::unique_ptr<gui::GlTextures> textures_;
+  static inline std::string error_;
 };
 
 TEST_F(WidgetPixels, LargeHeatMapIsDrawnAsATextureWithItsColours) {
