@@ -28,6 +28,9 @@ void count_drop(DropCounts& d, RecordKind k) {
     case RecordKind::Op:
       ++d.ops;
       break;
+    case RecordKind::Memory:
+      ++d.memory;
+      break;
     default:
       break;
   }

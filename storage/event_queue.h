@@ -29,6 +29,7 @@ enum class RecordKind : uint32_t {
   Routing,
   Attention,
   Op,
+  Memory,
   // Control records.
   BeginRun,
   EndRun,
@@ -59,8 +60,9 @@ class EventQueue {
   explicit EventQueue(size_t capacity_bytes);
 
   // Copies one record in: fill(dst) writes `payload` bytes. Data records that would exceed the
-  // bound are dropped (counted for run and kind) and false is returned. Routing, attention and
-  // op records stop at 15/16 of the bound so that tokens, tiny and always captured, still fit.
+  // bound are dropped (counted for run and kind) and false is returned. Routing, attention, op
+  // and memory records stop at 15/16 of the bound so that tokens, tiny and always captured,
+  // still fit.
   template <typename Fill>
   bool push(RecordKind kind, int64_t run, size_t payload, Fill&& fill) {
     const size_t size = record_size(payload);

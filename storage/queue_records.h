@@ -97,6 +97,11 @@ inline bool push_op(EventQueue& q, int64_t run, const trace::OpEvent& e) {
   return q.push(RecordKind::Op, run, sizeof(e), [&](uint8_t* d) { std::memcpy(d, &e, sizeof(e)); });
 }
 
+inline bool push_memory(EventQueue& q, int64_t run, const trace::MemorySample& s) {
+  return q.push(RecordKind::Memory, run, sizeof(s),
+                [&](uint8_t* d) { std::memcpy(d, &s, sizeof(s)); });
+}
+
 // ---- the writer thread ----------------------------------------------------------------------
 
 inline trace::TokenEvent decode_token(const uint8_t* p) {
@@ -156,6 +161,12 @@ inline trace::OpEvent decode_op(const uint8_t* p) {
   trace::OpEvent e;
   std::memcpy(&e, p, sizeof(e));
   return e;
+}
+
+inline trace::MemorySample decode_memory(const uint8_t* p) {
+  trace::MemorySample s;
+  std::memcpy(&s, p, sizeof(s));
+  return s;
 }
 
 static_assert(sizeof(RoutingHead) % 8 == 0 && sizeof(AttentionHead) % 8 == 0);

@@ -81,6 +81,7 @@ void add_drops(DropCounts& to, const DropCounts& d) {
   to.routing += d.routing;
   to.attention += d.attention;
   to.ops += d.ops;
+  to.memory += d.memory;
 }
 
 }  // namespace moescope::storage

@@ -11,6 +11,7 @@
 
 namespace moescope::storage {
 
+using trace::MemorySample;
 using trace::RunInfo;
 using trace::RunStatus;
 using trace::TokenPhase;
@@ -74,7 +75,8 @@ struct DropCounts {
   int64_t routing = 0;
   int64_t attention = 0;
   int64_t ops = 0;
-  int64_t total() const { return tokens + routing + attention + ops; }
+  int64_t memory = 0;  // memory samples
+  int64_t total() const { return tokens + routing + attention + ops + memory; }
 };
 
 struct RunData {
@@ -89,6 +91,7 @@ struct RunData {
   std::vector<OpRecord> ops;          // in the order they were recorded
   std::vector<std::string> strings;   // interned op names and kinds
   std::vector<AttentionRecord> attention;
+  std::vector<MemorySample> memory;  // in the order they were sampled
   DropCounts drops;
   uint64_t version = 0;  // incremented by every change, so views can tell when to redraw
 

@@ -165,7 +165,8 @@ FROM routing WHERE rowid > ?1 AND +run_id = ?2 ORDER BY rowid)sql");
     // Logits are optional (NULL when the engine did not report them).
     const auto logits = blob_vector<float>(s, 11);
     if (!logits.empty() && logits.size() != size_t(count) * size_t(e))
-      malformed(run.id, cat(where(), ": logits have ", s.bytes(11), " bytes, expected ", want_probs));
+      malformed(run.id,
+                cat(where(), ": logits have ", s.bytes(11), " bytes, expected ", want_probs));
     set_routing(run, layer, pos0, int32_t(count), e, k, probs.data(), ids.data(), gates.data(),
                 logits.empty() ? nullptr : logits.data(), BlockSteps{s.i64(6), s.i64(7)});
     any = true;
@@ -258,6 +259,28 @@ FROM attention WHERE rowid > ?1 AND +run_id = ?2 ORDER BY rowid)sql");
   return any;
 }
 
+bool RunReader::read_memory(RunData& run, Cursor& c) {
+  // The (run_id) index holds the rowid: this is a range of it, not a scan of other runs' rows.
+  Stmt s(db_, R"sql(
+SELECT rowid, step, time_ns, rss_bytes, peak_rss_bytes, attention_bytes
+FROM memory WHERE run_id = ?1 AND rowid > ?2 ORDER BY rowid)sql");
+  s.bind(1, run.id).bind(2, c.memory_rowid);
+  bool any = false;
+  while (s.step()) {
+    c.memory_rowid = s.i64(0);
+    MemorySample m;
+    m.step = s.i64(1);
+    m.time_ns = s.i64(2);
+    m.rss_bytes = s.i64(3);
+    m.peak_rss_bytes = s.i64(4);
+    m.attention_bytes = s.i64(5);
+    run.memory.push_back(m);
+    any = true;
+  }
+  c.memory = run.memory.size();
+  return any;
+}
+
 DropCounts RunReader::read_drops(int64_t run) {
   Stmt s(db_, "SELECT kind, count FROM drops WHERE run_id = ?1");
   s.bind(1, run);
@@ -273,6 +296,8 @@ DropCounts RunReader::read_drops(int64_t run) {
       d.attention += n;
     else if (kind == "ops")
       d.ops += n;
+    else if (kind == "memory")
+      d.memory += n;
   }
   return d;
 }
@@ -292,6 +317,7 @@ RunData RunReader::load(int64_t id) {
   read_routing(run, c);
   read_ops(run, c);
   read_attention(run, c);
+  read_memory(run, c);
   run.drops = read_drops(id);
   t.commit();
   cursors_[id] = std::move(c);
@@ -302,7 +328,7 @@ bool RunReader::refresh(RunData& run) {
   auto it = cursors_.find(run.id);
   // A RunData this reader did not produce (or a copy that fell behind another) is reloaded.
   if (it == cursors_.end() || it->second.ops != run.ops.size() ||
-      it->second.attention != run.attention.size()) {
+      it->second.attention != run.attention.size() || it->second.memory != run.memory.size()) {
     const uint64_t version = run.version;
     run = load(run.id);
     run.version = version + 1;
@@ -319,9 +345,11 @@ bool RunReader::refresh(RunData& run) {
   changed |= read_routing(run, c);
   changed |= read_ops(run, c);
   changed |= read_attention(run, c);
+  changed |= read_memory(run, c);
   const DropCounts d = read_drops(run.id);
   if (d.tokens != run.drops.tokens || d.routing != run.drops.routing ||
-      d.attention != run.drops.attention || d.ops != run.drops.ops) {
+      d.attention != run.drops.attention || d.ops != run.drops.ops ||
+      d.memory != run.drops.memory) {
     run.drops = d;
     changed = true;
   }

@@ -3,8 +3,8 @@
 //
 // Every read happens in one read transaction, so a run is seen as of one commit of the writer,
 // never half of one. Incremental reads continue where the previous read of that run stopped:
-// routing, ops and attention rows by rowid (rows are immutable and appended in rowid order),
-// tokens by position.
+// routing, ops, attention and memory rows by rowid (rows are immutable and appended in rowid
+// order), tokens by position.
 #pragma once
 
 #include <cstdint>
@@ -30,8 +30,9 @@ class RunReader {
  private:
   // Where the last read of a run stopped, and how its file string ids map to run.strings.
   struct Cursor {
-    int64_t routing_rowid = 0, ops_rowid = 0, attention_rowid = 0;
-    size_t ops = 0, attention = 0;  // counts after the last read, to recognise the same RunData
+    int64_t routing_rowid = 0, ops_rowid = 0, attention_rowid = 0, memory_rowid = 0;
+    size_t ops = 0, attention = 0,
+           memory = 0;  // counts after the last read, to recognise the same RunData
     std::unordered_map<int64_t, int32_t> string_index;
   };
 
@@ -41,6 +42,7 @@ class RunReader {
   bool read_routing(RunData& run, Cursor& c);
   bool read_ops(RunData& run, Cursor& c);
   bool read_attention(RunData& run, Cursor& c);
+  bool read_memory(RunData& run, Cursor& c);
   DropCounts read_drops(int64_t run);
   const std::string& file_string(int64_t id);
   [[noreturn]] void malformed(int64_t run, const std::string& what);

@@ -1,4 +1,4 @@
-// Schema version 2 of the trace file, and the migration from version 1.
+// Schema version 3 of the trace file, and the migrations from versions 1 and 2.
 //
 // Conventions: times are int64 nanoseconds (start_unix_ns on the wall clock, everything else on
 // the engine's monotonic trace clock, runs.start_ns being the run's origin). BLOBs are packed
@@ -25,8 +25,13 @@
 //                                      insert, and readers load a run's ops by rowid
 //   attention(run_id, step, layer, head, kv_head, q0, n_queries, n_keys, probs f16[Q, S])
 //                                      one row per (layer, head) block; index (run_id, layer, head)
-//   drops(run_id, kind 'tokens'|'routing'|'attention'|'ops', count)   kept current every commit
+//   drops(run_id, kind 'tokens'|'routing'|'attention'|'ops'|'memory', count)
+//                                      kept current every commit
+//   memory(run_id, step, time_ns, rss_bytes, peak_rss_bytes, attention_bytes)
+//                                      the process's memory, sampled during the run (a few rows a
+//                                      second); index (run_id)
 //
+// Version 2 is version 3 without the memory table.
 // Version 1 (the first layout; tests/storage/fixtures/make_trace_v1.py writes a fixture) had no
 // runs.error / writer_pid / writer_start, no drops table (only the runs.dropped_* counters), ops
 // without kind_id, and routing as one row per decision:
@@ -41,6 +46,13 @@ namespace moescope::storage {
 
 namespace {
 
+// The memory table (schema v3), created by a new file and by the v2 -> v3 migration alike.
+#define MOESCOPE_MEMORY_V3_TABLE                                                 \
+  "CREATE TABLE memory(\n  run_id INTEGER NOT NULL,\n  step INTEGER NOT NULL,\n" \
+  "  time_ns INTEGER NOT NULL,\n  rss_bytes INTEGER NOT NULL,\n"                 \
+  "  peak_rss_bytes INTEGER NOT NULL,\n  attention_bytes INTEGER NOT NULL);\n"   \
+  "CREATE INDEX memory_run ON memory(run_id);\n"
+
 // The routing table of schema v2, which both a new file and the v1 -> v2 migration create: one
 // definition, so the two cannot drift apart. A macro so that it joins the SQL literals below.
 #define MOESCOPE_ROUTING_V2_COLUMNS                                                        \
@@ -50,7 +62,7 @@ namespace {
   "  probs BLOB NOT NULL,\n  ids BLOB NOT NULL,\n  gates BLOB NOT NULL,\n  logits BLOB,\n" \
   "  PRIMARY KEY(run_id, layer, pos0));\n"
 
-const char* const kCreateV2 = R"sql(
+const char* const kCreateV3 = R"sql(
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE runs(
   id INTEGER PRIMARY KEY,
@@ -126,7 +138,8 @@ CREATE TABLE drops(
   kind TEXT NOT NULL,
   count INTEGER NOT NULL,
   PRIMARY KEY(run_id, kind)) WITHOUT ROWID;
-INSERT INTO meta VALUES('schema_version', '2');
+)sql" MOESCOPE_MEMORY_V3_TABLE R"sql(
+INSERT INTO meta VALUES('schema_version', '3');
 INSERT INTO meta VALUES('created_by', 'moescope');
 )sql";
 
@@ -158,11 +171,14 @@ DROP TABLE routing;
 ALTER TABLE routing_v2 RENAME TO routing;
 )sql";
 
+// v2 -> v3: the memory samples are new; nothing else changes.
+const char* const kMigrate2To3 = MOESCOPE_MEMORY_V3_TABLE;
+
 struct Migration {
   int from;
   const char* sql;
 };
-const Migration kMigrations[] = {{1, kMigrate1To2}};
+const Migration kMigrations[] = {{1, kMigrate1To2}, {2, kMigrate2To3}};
 
 }  // namespace
 
@@ -188,7 +204,7 @@ int read_schema_version(Db& db) {
 
 int prepare_schema(Db& db) {
   if (db.query_int("SELECT count(*) FROM sqlite_master", "reading the schema") == 0) {
-    db.exec(kCreateV2, "creating the schema");
+    db.exec(kCreateV3, "creating the schema");
     return 0;
   }
   const int version = read_schema_version(db);

@@ -10,7 +10,7 @@
 namespace moescope::storage {
 
 // The version this build writes and the newest it reads.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // The file's meta.schema_version. Throws naming the file when it is not a moescope trace (no
 // meta table or no schema_version), when it is newer than kSchemaVersion, or when it is corrupt.

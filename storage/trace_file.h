@@ -25,7 +25,7 @@ class TraceFile {
   // The whole run. Throws naming the file and the run id when there is no such run.
   virtual RunData load(int64_t run) = 0;
   // Adds to `run` (previously returned by load) what was committed since; true when anything
-  // changed (new tokens, routing, ops, attention, drops, or the status).
+  // changed (new tokens, routing, ops, attention, memory samples, drops, or the status).
   virtual bool refresh(RunData& run) = 0;
 };
 

@@ -106,6 +106,11 @@ void TraceModel::op(int64_t run, const trace::OpEvent& e) {
   r->ops.push_back(o);
 }
 
+void TraceModel::memory(int64_t run, const trace::MemorySample& s) {
+  std::unique_lock lock(mutex_);
+  if (RunData* r = find(run)) r->memory.push_back(s);
+}
+
 void TraceModel::add_drops(int64_t run, const DropCounts& d) {
   std::unique_lock lock(mutex_);
   if (RunData* r = find(run)) storage::add_drops(r->drops, d);

@@ -29,6 +29,7 @@ class TraceModel : public trace::TraceSink {
   void routing(int64_t run, const trace::RoutingBlock& b) override;
   void attention(int64_t run, const trace::AttentionBlock& b) override;
   void op(int64_t run, const trace::OpEvent& e) override;
+  void memory(int64_t run, const trace::MemorySample& s) override;
   void add_drops(int64_t run, const DropCounts& d);
 
   // Inserts or replaces a whole run (loaded from a file).

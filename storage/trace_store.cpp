@@ -119,6 +119,9 @@ INSERT INTO ops(run_id, step, name_id, kind_id, layer, expert, device, stream, s
   s->insert_attention_ = Stmt(db, R"sql(
 INSERT INTO attention(run_id, step, layer, head, kv_head, q0, n_queries, n_keys, probs)
 VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))sql");
+  s->insert_memory_ = Stmt(db, R"sql(
+INSERT INTO memory(run_id, step, time_ns, rss_bytes, peak_rss_bytes, attention_bytes)
+VALUES(?1, ?2, ?3, ?4, ?5, ?6))sql");
   s->upsert_drop_ = Stmt(db, R"sql(
 INSERT INTO drops(run_id, kind, count) VALUES(?1, ?2, ?3)
 ON CONFLICT(run_id, kind) DO UPDATE SET count = count + excluded.count)sql");
@@ -215,7 +218,8 @@ void TraceStore::token(int64_t run, const trace::TokenEvent& e) {
 void TraceStore::routing(int64_t run, const trace::RoutingBlock& b) {
   begin();
   PendingRouting& p = routing_[{run, b.layer}];
-  const size_t width = size_t(b.n_experts) * (b.logits ? 2 : 1) + 2 * size_t(b.top_k);  // 4-byte values per position
+  const size_t width =
+      size_t(b.n_experts) * (b.logits ? 2 : 1) + 2 * size_t(b.top_k);  // 4-byte values per position
   if (p.count > 0) {
     // Extend the row only with the next positions, of the same shape, keeping its step pattern
     // (the whole row one step, or one step more per position) and its size bounded.
@@ -261,8 +265,10 @@ void TraceStore::write_routing_row(int64_t run, int32_t layer, PendingRouting& p
       .bind_blob(9, p.probs.data(), 4 * p.probs.size())
       .bind_blob(10, p.ids.data(), 4 * p.ids.size())
       .bind_blob(11, p.gates.data(), 4 * p.gates.size());
-  if (p.has_logits) insert_routing_.bind_blob(12, p.logits.data(), 4 * p.logits.size());
-  else insert_routing_.bind_null(12);
+  if (p.has_logits)
+    insert_routing_.bind_blob(12, p.logits.data(), 4 * p.logits.size());
+  else
+    insert_routing_.bind_null(12);
   insert_routing_.run();
   // Keep the vectors' capacity: the next row of this layer reuses it.
   p.count = 0;
@@ -331,6 +337,19 @@ void TraceStore::op(int64_t run, const trace::OpEvent& e) {
   ++txn_events_.ops;
 }
 
+void TraceStore::memory(int64_t run, const trace::MemorySample& m) {
+  begin();
+  insert_memory_.bind(1, run)
+      .bind(2, m.step)
+      .bind(3, m.time_ns)
+      .bind(4, m.rss_bytes)
+      .bind(5, m.peak_rss_bytes)
+      .bind(6, m.attention_bytes)
+      .run();
+  txn_bytes_ += 48;
+  ++txn_events_.memory;
+}
+
 void TraceStore::add_drops(int64_t run, const DropCounts& d) {
   if (d.total() == 0) return;
   begin();
@@ -339,6 +358,7 @@ void TraceStore::add_drops(int64_t run, const DropCounts& d) {
   acc.routing += d.routing;
   acc.attention += d.attention;
   acc.ops += d.ops;
+  acc.memory += d.memory;
 }
 
 void TraceStore::commit() {
@@ -351,8 +371,11 @@ void TraceStore::commit() {
   for (auto& [key, p] : routing_)
     if (p.count > 0) write_routing_row(key.first, key.second, p);
   for (const auto& [run, d] : drops_) {
-    const std::pair<const char*, int64_t> kinds[] = {
-        {"tokens", d.tokens}, {"routing", d.routing}, {"attention", d.attention}, {"ops", d.ops}};
+    const std::pair<const char*, int64_t> kinds[] = {{"tokens", d.tokens},
+                                                     {"routing", d.routing},
+                                                     {"attention", d.attention},
+                                                     {"ops", d.ops},
+                                                     {"memory", d.memory}};
     for (const auto& [kind, n] : kinds)
       if (n > 0) upsert_drop_.bind(1, run).bind_text(2, kind).bind(3, n).run();
     update_run_drops_.bind(1, run)
@@ -378,7 +401,7 @@ void TraceStore::abandon(const std::string& error) {
   if (!error.empty() && !gone) mark_running_runs_aborted(error);
   // Statements must be finalized before the connection can close.
   for (Stmt* s : {&begin_, &commit_, &rollback_, &insert_run_, &end_run_, &insert_token_,
-                  &insert_routing_, &insert_op_, &insert_attention_, &upsert_drop_,
+                  &insert_routing_, &insert_op_, &insert_attention_, &insert_memory_, &upsert_drop_,
                   &update_run_drops_, &insert_string_, &select_string_})
     *s = Stmt();
   db_.close();

@@ -41,6 +41,7 @@ class TraceStore {
   void routing(int64_t run, const trace::RoutingBlock& b);
   void attention(int64_t run, const trace::AttentionBlock& b);
   void op(int64_t run, const trace::OpEvent& e);
+  void memory(int64_t run, const trace::MemorySample& s);
   void add_drops(int64_t run, const DropCounts& d);
 
   // Writes the coalesced routing rows and drop counts, and commits (no-op when nothing is open).
@@ -69,7 +70,7 @@ class TraceStore {
     int32_t n_experts = 0, top_k = 0, stride = 0;
     bool has_logits = false;
     std::vector<float> probs, gates, logits;  // [count, E], [count, K], [count, E] or empty
-    std::vector<int32_t> ids;         // [count, K]
+    std::vector<int32_t> ids;                 // [count, K]
   };
 
   TraceStore() = default;
@@ -82,8 +83,8 @@ class TraceStore {
   WriterLock lock_;
   Db db_;
   Stmt begin_, commit_, rollback_, insert_run_, end_run_, insert_token_, insert_routing_,
-      insert_op_, insert_attention_, upsert_drop_, update_run_drops_, insert_string_,
-      select_string_;
+      insert_op_, insert_attention_, insert_memory_, upsert_drop_, update_run_drops_,
+      insert_string_, select_string_;
   bool in_txn_ = false;
   std::chrono::steady_clock::time_point txn_start_;
   size_t txn_bytes_ = 0;

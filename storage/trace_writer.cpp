@@ -38,6 +38,7 @@ void add(DropCounts& a, const DropCounts& b) {
   a.routing += b.routing;
   a.attention += b.attention;
   a.ops += b.ops;
+  a.memory += b.memory;
 }
 
 class TraceWriterImpl final : public TraceWriter {
@@ -86,6 +87,7 @@ class TraceWriterImpl final : public TraceWriter {
   }
 
   void op_impl(int64_t run, const trace::OpEvent& e) { push_op(queue_, run, e); }
+  void memory_impl(int64_t run, const trace::MemorySample& s) { push_memory(queue_, run, s); }
 
   void flush_impl() {
     const uint64_t ticket = ++flush_requested_;
@@ -236,6 +238,15 @@ void TraceWriterImpl::apply(const RecordHeader& h, const uint8_t* p, bool& commi
         count_unwritten(h.kind);
       break;
     }
+    case RecordKind::Memory: {
+      const trace::MemorySample s = decode_memory(p);
+      feed([&](TraceModel& m) { m.memory(h.run, s); });
+      if (store_)
+        write([&] { store_->memory(h.run, s); });
+      else
+        count_unwritten(h.kind);
+      break;
+    }
     case RecordKind::BeginRun: {
       BeginRunRequest* req;
       std::memcpy(&req, p, sizeof(req));
@@ -337,6 +348,9 @@ void TraceWriterImpl::count_unwritten(RecordKind kind) {
     case RecordKind::Op:
       ++stats_.dropped.ops;
       break;
+    case RecordKind::Memory:
+      ++stats_.dropped.memory;
+      break;
     default:
       break;
   }
@@ -387,6 +401,10 @@ void TraceWriter::attention(int64_t run, const trace::AttentionBlock& b) {
 
 void TraceWriter::op(int64_t run, const trace::OpEvent& e) {
   impl(this)->op_impl(run, e);
+}
+
+void TraceWriter::memory(int64_t run, const trace::MemorySample& s) {
+  impl(this)->memory_impl(run, s);
 }
 
 void TraceWriter::flush() {

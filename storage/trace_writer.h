@@ -52,6 +52,7 @@ class TraceWriter : public trace::TraceSink {
   void routing(int64_t run, const trace::RoutingBlock& b) override;
   void attention(int64_t run, const trace::AttentionBlock& b) override;
   void op(int64_t run, const trace::OpEvent& e) override;
+  void memory(int64_t run, const trace::MemorySample& s) override;
 
   // Blocks until every event queued before the call is committed (or dropped after an error).
   void flush();

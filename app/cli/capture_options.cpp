@@ -61,6 +61,8 @@ trace::CaptureSettings capture_options(Args& args) {
   if (mb < 0 || c.attention_prompt_max_cells < 1)
     throw UsageError("--attention-budget-mb must be >= 0 and --attention-prompt-cells >= 1");
   c.attention_budget_bytes = mb << 20;
+  c.memory_interval_ms = args.integer("memory-interval-ms", c.memory_interval_ms);
+  if (c.memory_interval_ms < 0) throw UsageError("--memory-interval-ms must be >= 0 (0 = off)");
   const bool attention_detail = !c.attention_layers.empty() || !c.attention_heads.empty();
   if (attention_detail && !c.attention)
     throw UsageError("--attention-layers/--attention-heads need --attention");

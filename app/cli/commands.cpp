@@ -61,6 +61,7 @@ const Command kCommands[] = {
      "  --attention-layers 0,2,5-7  --attention-heads 0-3  --attention-steps FIRST:LAST\n"
      "  --attention-prompt-cells N  per head, cells of the prompt's map (default 1048576)\n"
      "  --attention-budget-mb N     f16 payload cap over the run (default 256)\n"
+     "  --memory-interval-ms N      sample the process's memory this often (default 100, 0 = off)\n"
      "  --quiet            do not print the text\n",
      cmd_run},
     {"runs", "list the runs recorded in a trace file", "  FILE.db            the trace file\n",

@@ -35,6 +35,7 @@ class FollowingSink : public trace::TraceSink {
     inner_->attention(run, b);
   }
   void op(int64_t run, const trace::OpEvent& e) override { inner_->op(run, e); }
+  void memory(int64_t run, const trace::MemorySample& m) override { inner_->memory(run, m); }
 
  private:
   trace::TraceSink* inner_;

@@ -8,6 +8,7 @@
 #include "engine/config/config_json.h"
 #include "engine/core/error.h"
 #include "engine/session/machine_info.h"
+#include "engine/session/memory_sampler.h"
 #include "engine/trace/clock.h"
 
 namespace moescope {
@@ -24,7 +25,8 @@ std::string capture_json(const trace::CaptureSettings& c) {
                       {"attention_first_step", c.attention_first_step},
                       {"attention_last_step", c.attention_last_step},
                       {"attention_budget_bytes", c.attention_budget_bytes},
-                      {"prompt_logprobs", c.prompt_logprobs}};
+                      {"prompt_logprobs", c.prompt_logprobs},
+                      {"memory_interval_ms", c.memory_interval_ms}};
   return j.dump();
 }
 
@@ -112,6 +114,9 @@ RunOutcome traced_generate(Decoder& model, const Tokenizer& tok, const RunReques
          " (max_position_embeddings in ", c.name, ")");
 
   out.run_id = tracer.begin_run(run_info(model, tok, request, tracer.capture()));
+  // The first sample is the baseline (model and cache allocated, nothing generated yet).
+  MemorySampler memory(tracer);
+  memory.sample(0);
   std::vector<int32_t> all = out.prompt_ids;  // the sequence so far, for token texts in context
   bool keep_going = true;
   auto emit = [&](trace::TokenEvent& e) {
@@ -165,6 +170,7 @@ RunOutcome traced_generate(Decoder& model, const Tokenizer& tok, const RunReques
           e.time_ns = trace::now_ns();
           fill_choice(e, g.choice);
           emit(e);
+          memory.maybe_sample(g.step);
           return keep_going;
         },
         &tracer, on_prompt);
@@ -178,10 +184,12 @@ RunOutcome traced_generate(Decoder& model, const Tokenizer& tok, const RunReques
   } catch (const std::exception& e) {
     out.status = trace::RunStatus::Aborted;
     out.error = e.what();
+    memory.sample(tracer.step());
     tracer.end_run(out.status, out.error);
     throw;
   }
   out.status = trace::RunStatus::Complete;
+  memory.sample(tracer.step());
   tracer.end_run(out.status);
   return out;
 }

@@ -27,6 +27,9 @@ struct CaptureSettings {
   // Log-probabilities and top alternatives of the prompt's tokens (needs every prompt
   // position's logits: one output projection per prompt token).
   bool prompt_logprobs = true;
+  // The process's memory is sampled at most this often during a run (0 = never): one read of
+  // /proc between two steps, so that a long run shows whether it stayed within its budgets.
+  int64_t memory_interval_ms = 100;
 
   uint32_t mask() const {
     return (routing ? kRouting : 0u) | (ops ? kOps : 0u) | (attention ? kAttention : 0u);

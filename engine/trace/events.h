@@ -103,6 +103,16 @@ struct AttentionBlock {
   int64_t row_stride = 0;
 };
 
+// The process's memory at one point of a run: what a long run's budgets are checked against.
+// Sampled by the engine between steps (trace/capture.h: memory_interval_ms).
+struct MemorySample {
+  int64_t step = 0;             // the run's step when sampled (0 = prefill; also before it)
+  int64_t time_ns = 0;          // trace clock
+  int64_t rss_bytes = 0;        // resident set size now (/proc/self/statm)
+  int64_t peak_rss_bytes = 0;   // the largest resident set so far (getrusage: between samples too)
+  int64_t attention_bytes = 0;  // attention maps captured so far (f16), against the budget
+};
+
 // A static description of a place in the code that emits op events. Sinks may intern names by
 // the site's address: sites live in static storage for the life of the process.
 struct OpSite {

@@ -25,6 +25,8 @@ class TraceSink {
   virtual void routing(int64_t run, const RoutingBlock& b) = 0;
   virtual void attention(int64_t run, const AttentionBlock& b) = 0;
   virtual void op(int64_t run, const OpEvent& e) = 0;
+  // Not pure: sinks that only look at the model's events (tests, bench) need not care.
+  virtual void memory(int64_t run, const MemorySample& s) {}
 };
 
 }  // namespace moescope::trace

@@ -42,6 +42,7 @@ class Tracer {
   int64_t begin_run(const RunInfo& info) {
     run_ = sink_->begin_run(info);
     attention_bytes_.store(0, std::memory_order_relaxed);
+    attention_captured_.store(0, std::memory_order_relaxed);
     return run_;
   }
   void end_run(RunStatus status, const std::string& error = {}) {
@@ -61,6 +62,7 @@ class Tracer {
   void token(const TokenEvent& e) { sink_->token(run_, e); }
   void op(const OpEvent& e) { sink_->op(run_, e); }
   void routing(const RoutingBlock& b) { sink_->routing(run_, b); }
+  void memory(const MemorySample& s) { sink_->memory(run_, s); }
 
   // Whether this layer's attention maps are wanted for the current step (cheap; call before
   // asking the kernel for probabilities).
@@ -98,10 +100,16 @@ class Tracer {
       b.row_stride = s;
       b.probs = probs + (h * t + (t - rows)) * s;
       sink_->attention(run_, b);
+      attention_captured_.fetch_add(bytes, std::memory_order_relaxed);
     }
   }
 
+  // Bytes asked for (the budget check; may pass the budget by the block that was refused) and
+  // bytes actually handed to the sink (never more than the budget).
   int64_t attention_bytes() const { return attention_bytes_.load(std::memory_order_relaxed); }
+  int64_t attention_captured_bytes() const {
+    return attention_captured_.load(std::memory_order_relaxed);
+  }
 
  private:
   static bool selected(const std::vector<int32_t>& list, int32_t v) {
@@ -113,6 +121,7 @@ class Tracer {
   std::atomic<uint32_t> mask_;
   std::atomic<int64_t> step_{0};
   std::atomic<int64_t> attention_bytes_{0};
+  std::atomic<int64_t> attention_captured_{0};
   int64_t run_ = 0;
   int32_t device_ = 0;
 };

@@ -1,5 +1,6 @@
 // report_json: the report as one JSON object (see report.h); keys name the metrics as the
 // analysis headers define them, NaN (no data) becomes null.
+#include <algorithm>
 #include <cmath>
 
 #include "inspectors/analysis/baselines.h"
@@ -22,6 +23,18 @@ json nums(const std::vector<double>& v) {
   return a;
 }
 
+json memory_json(const storage::RunData& run) {
+  int64_t rss = 0, peak = 0;
+  for (const auto& m : run.memory) {
+    rss = std::max(rss, m.rss_bytes);
+    peak = std::max(peak, m.peak_rss_bytes);
+  }
+  return {{"samples", run.memory.size()},
+          {"max_rss_bytes", rss},
+          {"peak_rss_bytes", peak},
+          {"attention_bytes", run.memory.empty() ? 0 : run.memory.back().attention_bytes}};
+}
+
 json run_json(const storage::RunData& run) {
   return {{"id", run.id},
           {"model", run.info.model},
@@ -37,7 +50,9 @@ json run_json(const storage::RunData& run) {
            {{"tokens", run.drops.tokens},
             {"routing", run.drops.routing},
             {"attention", run.drops.attention},
-            {"ops", run.drops.ops}}}};
+            {"ops", run.drops.ops},
+            {"memory", run.drops.memory}}},
+          {"memory", memory_json(run)}};
 }
 
 json layer_json(const ReportData& d, size_t l) {

@@ -45,9 +45,24 @@ void header(std::string& out, const storage::RunData& run) {
   out += format("model: %d layers, %d experts, top-%d, %d heads (%d KV)\n", run.info.n_layers,
                 run.info.n_experts, run.info.top_k, run.info.n_heads, run.info.n_kv_heads);
   if (run.drops.total() > 0)
-    out += format("dropped events: %lld tokens, %lld routing, %lld attention, %lld ops\n",
-                  (long long)run.drops.tokens, (long long)run.drops.routing,
-                  (long long)run.drops.attention, (long long)run.drops.ops);
+    out += format(
+        "dropped events: %lld tokens, %lld routing, %lld attention, %lld ops, %lld memory "
+        "samples\n",
+        (long long)run.drops.tokens, (long long)run.drops.routing, (long long)run.drops.attention,
+        (long long)run.drops.ops, (long long)run.drops.memory);
+  if (!run.memory.empty()) {
+    int64_t lo = run.memory[0].rss_bytes, hi = lo, peak = 0;
+    for (const auto& m : run.memory) {
+      lo = std::min(lo, m.rss_bytes);
+      hi = std::max(hi, m.rss_bytes);
+      peak = std::max(peak, m.peak_rss_bytes);
+    }
+    const double mib = 1.0 / double(1 << 20);
+    out += format(
+        "memory: %zu samples, RSS %.1f .. %.1f MiB (peak %.1f MiB), attention maps %.1f MiB\n",
+        run.memory.size(), double(lo) * mib, double(hi) * mib, double(peak) * mib,
+        double(run.memory.back().attention_bytes) * mib);
+  }
 }
 
 void routing_table(std::string& out, const storage::RunData& run, const ReportData& d,

@@ -179,12 +179,20 @@ void ModelView::draw_capture(PanelContext& ctx) {
     ImGui::Text("Run #%lld recorded", (long long)r.id);
     kv_table("run_capture", json_rows(r.info.capture_json));
     ImGui::Text("%zu ops, %zu attention records", r.ops.size(), r.attention.size());
+    if (!r.memory.empty()) {
+      int64_t rss = 0;
+      for (const auto& m : r.memory) rss = std::max(rss, m.rss_bytes);
+      ImGui::Text("memory: %zu samples, RSS at most %.1f MiB, peak %.1f MiB", r.memory.size(),
+                  double(rss) / double(1 << 20),
+                  double(r.memory.back().peak_rss_bytes) / double(1 << 20));
+    }
     if (r.drops.total() > 0)
-      ImGui::TextColored(
-          ImVec4(1, 0.7f, 0.3f, 1),
-          "dropped (queues full): %lld tokens, %lld routing, %lld attention, %lld ops",
-          (long long)r.drops.tokens, (long long)r.drops.routing, (long long)r.drops.attention,
-          (long long)r.drops.ops);
+      ImGui::TextColored(ImVec4(1, 0.7f, 0.3f, 1),
+                         "dropped (queues full): %lld tokens, %lld routing, %lld attention, %lld "
+                         "ops, %lld memory samples",
+                         (long long)r.drops.tokens, (long long)r.drops.routing,
+                         (long long)r.drops.attention, (long long)r.drops.ops,
+                         (long long)r.drops.memory);
     else
       ImGui::TextDisabled("no events dropped");
   });

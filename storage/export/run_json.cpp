@@ -24,7 +24,11 @@ json embedded(const std::string& s) {
 }
 
 json drops_json(const DropCounts& d) {
-  return {{"tokens", d.tokens}, {"routing", d.routing}, {"attention", d.attention}, {"ops", d.ops}};
+  return {{"tokens", d.tokens},
+          {"routing", d.routing},
+          {"attention", d.attention},
+          {"ops", d.ops},
+          {"memory", d.memory}};
 }
 
 template <typename T, typename F>
@@ -85,6 +89,14 @@ void export_run_json(const RunData& run, const std::string& path) {
                 {"logprob", t.logprob},  // NaN -> null
                 {"top", std::move(top)},
                 {"time_ns", t.time_ns}};
+  });
+
+  array(out, "memory", run.memory, [](const MemorySample& m) {
+    return json{{"step", m.step},
+                {"time_ns", m.time_ns},
+                {"rss_bytes", m.rss_bytes},
+                {"peak_rss_bytes", m.peak_rss_bytes},
+                {"attention_bytes", m.attention_bytes}};
   });
 
   out << ",\n\"routing\":[";

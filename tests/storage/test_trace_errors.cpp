@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/schema.h"
 #include "storage/trace_file.h"
 #include "storage/trace_model.h"
 #include "storage/trace_writer.h"
@@ -148,7 +149,8 @@ TEST(TraceErrors, NewerSchemaIsRefusedAndLeftAlone) {
   sql(path, "UPDATE meta SET value = '5' WHERE key = 'schema_version'");
   const std::string before = read_bytes(path);
   test::expect_error([&] { TraceFile::open(path); },
-                     {path, "written by a newer moescope (schema 5; this build reads up to 2)"});
+                     {path, "written by a newer moescope (schema 5; this build reads up to " +
+                                std::to_string(storage::kSchemaVersion) + ")"});
   test::expect_error([&] { TraceWriter::open(path, {}); }, {path, "newer moescope", "schema 5"});
   EXPECT_EQ(read_bytes(path), before);
 }

@@ -235,6 +235,9 @@ TEST(TraceExport, RunJsonHoldsTheWholeRun) {
   EXPECT_EQ(doc["routing"][2]["positions"].size(), 10u);
   EXPECT_EQ(doc["routing"][2]["positions"][5]["ids"].size(), 2u);
   EXPECT_EQ(doc["drops"]["routing"], 0);
+  ASSERT_EQ(doc["memory"].size(), run.memory.size());
+  ASSERT_FALSE(run.memory.empty());
+  EXPECT_EQ(doc["memory"][1]["rss_bytes"], run.memory[1].rss_bytes);
 }
 
 TEST(TraceExport, UnwritablePathIsAnErrorNamingIt) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "engine/trace/half.h"
+#include "storage/schema.h"
 #include "storage/trace_file.h"
 #include "storage/trace_model.h"
 #include "storage/trace_writer.h"
@@ -64,7 +65,7 @@ TEST(TraceRoundTrip, EveryEventKindThroughFileAndModel) {
   }
   const RunData live = model_run(model, id);
   auto file = TraceFile::open(path);
-  EXPECT_EQ(file->schema_version(), 2);
+  EXPECT_EQ(file->schema_version(), storage::kSchemaVersion);
   const RunData loaded = file->load(id);
   test::expect_same_run(live, loaded);
 
@@ -101,6 +102,10 @@ TEST(TraceRoundTrip, EveryEventKindThroughFileAndModel) {
   for (int32_t q = 0; q < a.n_queries; ++q)
     for (int64_t k = 0; k < a.n_keys; ++k)
       ASSERT_EQ(a.probs_f16[size_t(q * a.n_keys + k)], trace::f32_to_f16(test::hash01(0, q, k)));
+  ASSERT_EQ(loaded.memory.size(), size_t(script.decode + 1));
+  EXPECT_EQ(loaded.memory[3].step, 3);
+  EXPECT_EQ(loaded.memory[3].rss_bytes, (int64_t(40) << 20) + 3 * 4096);
+  EXPECT_EQ(loaded.memory[3].attention_bytes, 3000);
   EXPECT_EQ(file->runs().size(), 1u);
   EXPECT_EQ(file->runs()[0].status, trace::RunStatus::Complete);
   EXPECT_EQ(file->runs()[0].generated_tokens, script.decode);
@@ -218,6 +223,9 @@ TEST(TraceRoundTrip, FullQueueDropsAreCountedInTheFileAndTheModel) {
         w->op(id, op);
         ++sent_ops;
       }
+      trace::MemorySample m;
+      m.step = rep;
+      w->memory(id, m);
     }
     w->token(id, test::make_token(0, 0, trace::TokenPhase::Prompt));
     w->end_run(id, trace::RunStatus::Complete, 1, "");
@@ -238,6 +246,7 @@ TEST(TraceRoundTrip, FullQueueDropsAreCountedInTheFileAndTheModel) {
   EXPECT_EQ(positions / 16 + file_run.drops.routing, sent_routing);
   EXPECT_EQ(int64_t(file_run.ops.size()) + file_run.drops.ops, sent_ops);
   test::expect_same_run(live, file_run);
+  EXPECT_EQ(int64_t(file_run.memory.size()) + file_run.drops.memory, 50);
   // The token and the status (control record) always get through.
   EXPECT_EQ(file_run.n_positions(), 1);
   EXPECT_EQ(file_run.status, trace::RunStatus::Complete);

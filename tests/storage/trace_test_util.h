@@ -109,6 +109,7 @@ struct Script {
   int64_t prompt = 12, decode = 20;
   int32_t ops_per_layer = 5;
   bool attention = true;
+  bool memory = true;  // one memory sample per step
 
   void play(trace::TraceSink& sink, int64_t run) const { play_steps(sink, run, 0, decode); }
 
@@ -156,6 +157,15 @@ struct Script {
             sink.attention(run, b);
           }
         }
+      }
+      if (memory) {
+        trace::MemorySample m;
+        m.step = step;
+        m.time_ns = clock;
+        m.rss_bytes = (int64_t(40) << 20) + step * 4096;
+        m.peak_rss_bytes = m.rss_bytes + 8192;
+        m.attention_bytes = step * 1000;
+        sink.memory(run, m);
       }
       if (step == 0)
         for (int64_t p = 0; p < prompt; ++p)
@@ -262,10 +272,22 @@ inline void expect_same_run(const storage::RunData& a, const storage::RunData& b
     EXPECT_EQ(s.probs_f16, t.probs_f16);
   }
 
+  ASSERT_EQ(a.memory.size(), b.memory.size());
+  for (size_t i = 0; i < a.memory.size(); ++i) {
+    const auto &s = a.memory[i], &t = b.memory[i];
+    SCOPED_TRACE("memory sample " + std::to_string(i));
+    EXPECT_EQ(s.step, t.step);
+    EXPECT_EQ(s.time_ns, t.time_ns);
+    EXPECT_EQ(s.rss_bytes, t.rss_bytes);
+    EXPECT_EQ(s.peak_rss_bytes, t.peak_rss_bytes);
+    EXPECT_EQ(s.attention_bytes, t.attention_bytes);
+  }
+
   EXPECT_EQ(a.drops.tokens, b.drops.tokens);
   EXPECT_EQ(a.drops.routing, b.drops.routing);
   EXPECT_EQ(a.drops.attention, b.drops.attention);
   EXPECT_EQ(a.drops.ops, b.drops.ops);
+  EXPECT_EQ(a.drops.memory, b.drops.memory);
 }
 
 }  // namespace moescope::test
