@@ -35,6 +35,7 @@ TEST(TraceLive, ReaderSeesAGrowingPrefixWhileAWriterThreadWrites) {
   script.prompt = 16;
   script.decode = 60;
   std::atomic<int64_t> run_id{0};
+  std::atomic<int> reads{0};  // refreshes the reader has finished
 
   std::thread writer([&] {
     WriterOptions o;
@@ -45,7 +46,16 @@ TEST(TraceLive, ReaderSeesAGrowingPrefixWhileAWriterThreadWrites) {
     run_id = id;
     for (int64_t step = 0; step <= script.decode; ++step) {
       script.play_steps(*w, id, step, step);
-      if (step % 7 == 0) w->flush();
+      if (step % 7 == 0) {
+        w->flush();
+        // Let the reader read what was just committed: it may be far slower than this writer
+        // (a sanitizer, a loaded machine), and a reader that only saw the end proves nothing.
+        // The read that finishes second from now began after the flush. Bounded, so that a
+        // stuck reader fails the test instead of hanging it.
+        const int seen = reads;
+        for (int i = 0; i < 2000 && reads < seen + 2; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
       std::this_thread::sleep_for(std::chrono::microseconds(300));
     }
     w->end_run(id, trace::RunStatus::Complete, 8'000'000'000, "");
@@ -60,6 +70,7 @@ TEST(TraceLive, ReaderSeesAGrowingPrefixWhileAWriterThreadWrites) {
     const bool running = run.status == trace::RunStatus::Running;
     changes += file->refresh(run);
     ++refreshes;
+    ++reads;
     // Only ever more, and what was there stays as it was.
     ASSERT_GE(run.tokens.size(), tokens);
     ASSERT_GE(run.ops.size(), ops);
