@@ -155,6 +155,7 @@ int cmd_bench(Args& args) {
     o.dtype = parse_dtype(dtype_name.value_or("f32"));
     o.int8_groups = groups;
     o.seed = uint64_t(seed);
+    o.pack_for_cpu = true;  // the layout the Model would copy them into, without the copy
     s.label = *preset;
     s.dtype = dtype_name.value_or("f32");
     s.config = bench_preset_config(*preset);

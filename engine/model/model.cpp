@@ -9,6 +9,7 @@
 
 #include "engine/core/error.h"
 #include "engine/model/op_costs.h"
+#include "engine/weights/cpu_packing.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/embedding.h"
@@ -80,7 +81,7 @@ void add_branch(const float* branch, const float* post_norm, float eps, int64_t 
 }  // namespace
 
 Model::Model(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights, int n_threads)
-    : config_(config), weights_(std::move(weights)), pool_(n_threads) {}
+    : config_(config), weights_(pack_for_cpu(std::move(weights))), pool_(n_threads) {}
 
 void Model::forward(std::span<const int32_t> tokens, KvCache& cache, float* logits, bool all_logits,
                     trace::Tracer* tracer) {

@@ -24,6 +24,8 @@ class Communicator;
 
 class Model {
  public:
+  // Works from weights packed for the CPU kernels (cpu_packing.h): a packed copy unless weights
+  // already are.
   Model(const ModelConfig& config, std::shared_ptr<const ModelWeights> weights, int n_threads);
 
   const ModelConfig& config() const { return config_; }

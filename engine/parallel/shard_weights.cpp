@@ -58,6 +58,10 @@ Shard shard_weights(const ModelConfig& c, std::shared_ptr<const ModelWeights> fu
                     int rank, const std::vector<int>* expert_group, int ep_rank) {
   ParallelLayout layout{tp, 1, {}};
   validate_layout(c, layout);
+  if (full->cpu_packed)
+    fail(
+        "sharding needs the weights row-major, as loaded (these are packed for the CPU kernels; "
+        "each rank's model packs its own shard)");
   if (rank < 0 || rank >= tp) fail("tensor-parallel rank ", rank, " is outside 0..", tp - 1);
   auto h = std::make_shared<ShardHolder>();
   h->full = full;

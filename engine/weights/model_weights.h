@@ -62,6 +62,11 @@ class ModelWeights {
   // dropped), and their stored bytes, for comparing weight-only quantised footprints.
   size_t bf16_expanded_bytes = 0;
   size_t matrix_bytes = 0;
+  // Whether the matrices are in the CPU kernels' packed layout (cpu_packing.h); a Model packs
+  // weights that are not.
+  bool cpu_packed = false;
+  // Bytes of the packed copies made by pack_for_cpu.
+  size_t packed_bytes = 0;
 
  private:
   friend class WeightBinder;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/core/error.h"
+#include "engine/weights/cpu_packing.h"
 
 namespace moescope {
 
@@ -157,6 +158,7 @@ std::shared_ptr<const ModelWeights> synthetic_weights(const ModelConfig& c,
       L.shared_down = b.matrix("shared MLP down projection", D, Fs, 1.0f / std::sqrt(float(Fs)));
     }
   }
+  if (options.pack_for_cpu) pack_in_place_for_cpu(w);
   // The aliasing constructor: the weights live as long as the holder of their buffers.
   return std::shared_ptr<const ModelWeights>(holder, &holder->weights);
 }

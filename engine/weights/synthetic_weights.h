@@ -23,6 +23,9 @@ struct SyntheticWeightOptions {
   // must divide every matrix's K.
   int64_t int8_groups = 1;
   uint64_t seed = 1;
+  // Build the matrices in the CPU kernels' packed layout (cpu_packing.h), in place: a Model then
+  // uses them without a packed copy. Sharding (engine/parallel) needs them row-major.
+  bool pack_for_cpu = false;
 };
 
 // The weights of c, owned by the returned object. Throws moescope::Error for an unsupported

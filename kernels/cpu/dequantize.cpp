@@ -1,6 +1,6 @@
 // Dequantisation of WeightMatrix elements to f32: one element (WeightMatrix::at, for references
 // and tests), whole rows (dequantize_rows, for embedding lookups) and cache-sized blocks
-// (dequantize_block, for the prefill path of matmul).
+// (dequantize_block, for the prefill path of matmul), in either layout (weight_packing.h).
 //
 // Shape legend: N rows, K columns, G scale groups of K / G columns each.
 // W[n, k] = convert(q[n, k]) * scales[n, k / (K / G)], the scale factor only when scales is set.
@@ -9,6 +9,7 @@
 
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels {
 
@@ -23,25 +24,31 @@ namespace {
   return dtype_ok && groups_ok && scales_ok && w.data != nullptr && w.n >= 0 && w.k >= 0;
 }
 
+// n f32 values of q times s into o.
+template <class L>
+inline void convert_scaled(const typename L::elem* q, int64_t n, float s, float* o) {
+  int64_t i = 0;
+#if MOESCOPE_SIMD_AVX2
+  const __m256 sv = _mm256_set1_ps(s);
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, _mm256_mul_ps(L::load8(q + i), sv));
+#endif
+  for (; i < n; ++i) o[i] = L::scalar(q + i) * s;
+}
+
 // One row's columns [c0, c1) into out, with the scale of each group applied.
 template <class L>
 void dequantize_row(const WeightMatrix& w, int64_t row, int64_t c0, int64_t c1, float* out) {
-  const auto* q = static_cast<const typename L::elem*>(w.data) + row * w.k;
+  const auto* q = static_cast<const typename L::elem*>(w.data);
   const int64_t group_len = w.k / w.groups;
   int64_t c = c0;
   while (c < c1) {
-    // One scale group at a time: [c, seg_end) shares the factor s.
+    // [c, seg_end) shares the factor s and is contiguous in memory (one chunk when packed).
     const int64_t g = c / group_len;
-    const int64_t seg_end = std::min(c1, (g + 1) * group_len);
+    const int64_t seg_end = std::min({c1, (g + 1) * group_len, c + contiguous_run(w, row, c)});
     const float s = w.scales ? w.scales[row * w.groups + g] : 1.0f;
+    const auto* p = q + element_index(w, row, c);
     float* o = out + (c - c0);
-    int64_t i = c;
-#if MOESCOPE_SIMD_AVX2
-    const __m256 sv = _mm256_set1_ps(s);
-    for (; i + 8 <= seg_end; i += 8, o += 8)
-      _mm256_storeu_ps(o, _mm256_mul_ps(L::load8(q + i), sv));
-#endif
-    for (; i < seg_end; ++i, ++o) *o = L::scalar(q + i) * s;
+    convert_scaled<L>(p, seg_end - c, s, o);
     c = seg_end;
   }
 }
@@ -49,14 +56,41 @@ void dequantize_row(const WeightMatrix& w, int64_t row, int64_t c0, int64_t c1, 
 template <class L>
 void dequantize_block_typed(const WeightMatrix& w, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
                             float* out, int64_t ld) {
-  for (int64_t r = r0; r < r1; ++r) dequantize_row<L>(w, r, c0, c1, out + (r - r0) * ld);
+  int64_t r = r0;
+  constexpr int64_t E = kPackBytes / int64_t(sizeof(typename L::elem));
+  if (w.layout == WeightLayout::Packed4 && c0 % E == 0 && c1 % E == 0) {
+    // Whole blocks over whole chunks (how matmul's prefill path asks): walk the chunks of four
+    // rows in memory order; a chunk never straddles a scale group (can_pack).
+    const auto* q = static_cast<const typename L::elem*>(w.data);
+    const int64_t full = std::min(r1, w.n / kPackRows * kPackRows), group_len = w.k / w.groups;
+    for (; r % kPackRows == 0 && r + kPackRows <= full; r += kPackRows) {
+      const typename L::elem* chunk = q + r * w.k + c0 / E * kPackRows * E;
+      int64_t g = c0 / group_len, group_end = (g + 1) * group_len;
+      float s[kPackRows];
+      auto load_scales = [&] {
+        for (int64_t i = 0; i < kPackRows; ++i)
+          s[i] = w.scales ? w.scales[(r + i) * w.groups + g] : 1.0f;
+      };
+      load_scales();
+      for (int64_t c = c0; c < c1; c += E, chunk += kPackRows * E) {
+        if (c >= group_end) {  // no division per chunk: groups are walked in order
+          ++g;
+          group_end += group_len;
+          load_scales();
+        }
+        for (int64_t i = 0; i < kPackRows; ++i)
+          convert_scaled<L>(chunk + i * E, E, s[i], out + (r - r0 + i) * ld + (c - c0));
+      }
+    }
+  }
+  for (; r < r1; ++r) dequantize_row<L>(w, r, c0, c1, out + (r - r0) * ld);
 }
 
 }  // namespace
 
 float WeightMatrix::at(int64_t row, int64_t col) const {
   assert(valid(*this) && row >= 0 && row < n && col >= 0 && col < k);
-  const int64_t i = row * k + col;
+  const int64_t i = element_index(*this, row, col);
   float v = 0.0f;
   switch (dtype) {
     case DType::F32:

@@ -7,7 +7,10 @@
 // Two paths, both accumulating in f32 with FMA:
 // * Decode and short prompts (T <= kDirectMaxT): each weight is used by few x rows, so weights are
 //   converted in registers straight from their stored dtype (no copy), and group scales multiply
-//   the per-group partial dot products. Memory-bound on the weight bytes.
+//   the per-group partial dot products. Memory-bound on the weight bytes. Packed weights
+//   (WeightLayout::Packed4, weight_packing.h) stream a block of four rows sequentially, one
+//   32-byte chunk per row at a time; bf16 chunks are split into their even and odd elements with
+//   one shift or mask each, against x reordered to match (permute_x).
 // * Prefill (larger T): each weight is reused by T rows, so a panel of 16 W rows x kBlockCols
 //   columns is dequantised once into a per-thread f32 scratch (transposed, sized to stay in L1)
 //   and an outer-product tile of 6 x rows x 16 outputs runs over it for every group of x rows.
@@ -15,10 +18,12 @@
 // split T instead.
 #include <algorithm>
 #include <cassert>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/simd.h"
+#include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels {
 
@@ -187,6 +192,229 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   }
 }
 
+// ---- Packed weights (WeightLayout::Packed4), decode path -------------------------------------
+//
+// Chunk loaders: L converts single elements; with AVX2, vec<v> gives vector v (of V) of one
+// row's 32-byte chunk as 8 f32 lanes, in the lane order that permute_x gives the matching x
+// values. kPermuted: whether x must be reordered (never in the portable build).
+//
+// kPrefetch: how far ahead (bytes) the stream is prefetched. The hardware prefetcher follows one
+// sequential stream, but a loop with more instructions per byte keeps fewer loads in flight in
+// the out-of-order window, so the types that take more work per byte need requests further
+// ahead (measured, DRAM-resident tinyC-shaped experts, 1 thread: f32 best at 0-256 bytes, bf16
+// at 768-1536, int8 at 3-6 KiB; each 10-25% over no prefetch or one distance for all).
+struct ChunkF32 {
+  using L = simd::LoadF32;
+  static constexpr int V = 1;
+  static constexpr bool kPermuted = false;
+  static constexpr int64_t kPrefetch = 256;
+#if MOESCOPE_SIMD_AVX2
+  template <int v>
+  static __m256 vec(const float* p) {
+    return _mm256_loadu_ps(p);
+  }
+#endif
+};
+
+// A bf16 pair (2i, 2i+1) is one 32-bit lane: element 2i is its low half, 2i+1 its high half.
+// Shifting the low half up, or masking the high half in place, gives f32 values in one
+// instruction each (with the load folded in); x is reordered to evens then odds per chunk.
+struct ChunkBF16 {
+  using L = simd::LoadBF16;
+  static constexpr int V = 2;
+  static constexpr bool kPermuted = MOESCOPE_SIMD_AVX2;
+  static constexpr int64_t kPrefetch = 1024;
+#if MOESCOPE_SIMD_AVX2
+  // Both vectors come from one load of the chunk (split), which packed_tile keeps in a register.
+  static constexpr bool kSplit = true;
+  static __m256i raw(const uint16_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  template <int v>
+  static __m256 split(__m256i pairs) {
+    if constexpr (v == 0) return _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
+    return _mm256_castsi256_ps(_mm256_and_si256(pairs, _mm256_set1_epi32(int(0xffff0000u))));
+  }
+#endif
+};
+
+// The other dtypes: 8 consecutive elements per vector, as the row-major loaders give them.
+template <class Loader, int kVectors>
+struct ChunkOf {
+  using L = Loader;
+  static constexpr int V = kVectors;
+  static constexpr bool kPermuted = false;
+  static constexpr int64_t kPrefetch = 1024 * kVectors;
+#if MOESCOPE_SIMD_AVX2
+  template <int v>
+  static __m256 vec(const typename L::elem* p) {
+    return L::load8(p + 8 * v);
+  }
+#endif
+};
+using ChunkF16 = ChunkOf<simd::LoadF16, 2>;
+using ChunkI8 = ChunkOf<simd::LoadI8, 4>;
+using ChunkF8E4M3 = ChunkOf<simd::LoadF8E4M3, 4>;
+
+#if MOESCOPE_SIMD_AVX2
+// Whether P gives its vectors from one raw load (raw, split<v>) instead of vec<v>.
+template <class P>
+concept SplitChunk = P::kSplit;
+template <class P>
+constexpr bool kSplitChunks = SplitChunk<P>;
+
+inline __m256i in_register(__m256i v) {
+  __asm__("" : "+x"(v));
+  return v;
+}
+#endif
+
+// out[r][c] = sum over `chunks` chunks of x row r . W block row c, where x = x + r * ldx starts
+// at the first chunk's columns and blk at the block's first chunk. With prefetch, the bytes
+// P::kPrefetch ahead of the block are requested as it streams.
+template <class P, int R>
+inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* blk, int64_t chunks,
+                        bool prefetch, float (&out)[R][kPackRows]) {
+  constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
+  constexpr int C = int(kPackRows);
+#if MOESCOPE_SIMD_AVX2
+  // At least 8 independent FMA chains (latency 4 x 2 ports): one x row alternates two
+  // accumulator sets between the vectors of a chunk (or between chunks when a chunk is one
+  // vector).
+  constexpr int U = R == 1 ? 2 : 1;
+  constexpr int S = (P::V == 1 && U == 2) ? 2 : 1;  // chunks per step
+  __m256 acc[U][R][C];
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_setzero_ps();
+  // Chunk s of a step: every vector v of it against the R x rows.
+  auto chunk = [&]<int s>(const typename P::L::elem* b, const float* xc) {
+    if (prefetch) {
+      const char* ahead = reinterpret_cast<const char*>(b) + P::kPrefetch;
+      __builtin_prefetch(ahead, 0, 3);
+      __builtin_prefetch(ahead + 64, 0, 3);
+    }
+    if constexpr (kSplitChunks<P>) {
+      // All of x's vectors first (R x V registers), then each row's chunk loaded once.
+      __m256 xv[P::V][R];
+      for (int v = 0; v < P::V; ++v)
+        for (int r = 0; r < R; ++r) xv[v][r] = in_register(_mm256_loadu_ps(xc + r * ldx + 8 * v));
+      for (int c = 0; c < C; ++c) {
+        const __m256i pairs = in_register(P::raw(b + c * E));
+        [&]<int... v>(std::integer_sequence<int, v...>) {
+          (
+              [&] {
+                constexpr int u = (s * P::V + v) % U;
+                const __m256 wv = P::template split<v>(pairs);
+                for (int r = 0; r < R; ++r)
+                  acc[u][r][c] = _mm256_fmadd_ps(xv[v][r], wv, acc[u][r][c]);
+              }(),
+              ...);
+        }
+        (std::make_integer_sequence<int, P::V>{});
+      }
+    } else {
+      // One vector of every row at a time: x needs only R registers (int8 has V = 4).
+      [&]<int... v>(std::integer_sequence<int, v...>) {
+        (
+            [&] {
+              constexpr int u = (s * P::V + v) % U;
+              __m256 xv[R];
+              for (int r = 0; r < R; ++r)
+                xv[r] = in_register(_mm256_loadu_ps(xc + r * ldx + 8 * v));
+              for (int c = 0; c < C; ++c) {
+                const __m256 wv = P::template vec<v>(b + c * E);
+                for (int r = 0; r < R; ++r) acc[u][r][c] = _mm256_fmadd_ps(xv[r], wv, acc[u][r][c]);
+              }
+            }(),
+            ...);
+      }
+      (std::make_integer_sequence<int, P::V>{});
+    }
+  };
+  int64_t i = 0;
+  if constexpr (S == 2) {
+    for (; i + 2 <= chunks; i += 2) {
+      chunk.template operator()<0>(blk + i * C * E, x + i * E);
+      chunk.template operator()<1>(blk + (i + 1) * C * E, x + (i + 1) * E);
+    }
+  }
+  for (; i < chunks; ++i) chunk.template operator()<0>(blk + i * C * E, x + i * E);
+  for (int r = 0; r < R; ++r) {
+    __m256 a[C];
+    for (int c = 0; c < C; ++c) {
+      a[c] = acc[0][r][c];
+      if constexpr (U == 2) a[c] = _mm256_add_ps(a[c], acc[1][r][c]);
+    }
+    alignas(16) float sums[C];
+    _mm_store_ps(sums, simd::hsum4(a[0], a[1], a[2], a[3]));
+    for (int c = 0; c < C; ++c) out[r][c] = sums[c];
+  }
+#else
+  (void)prefetch;
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) out[r][c] = 0.0f;
+  for (int64_t i = 0; i < chunks; ++i)
+    for (int c = 0; c < C; ++c)
+      for (int64_t j = 0; j < E; ++j) {
+        const float wk = P::L::scalar(blk + (i * C + c) * E + j);
+        for (int r = 0; r < R; ++r) out[r][c] += x[r * ldx + i * E + j] * wk;
+      }
+#endif
+}
+
+// Rows [n0, n1) of a packed w, n0 a multiple of kPackRows and n1 at most the last full block's
+// end, for x rows [t0, t1); x is permuted (permute_x) when P::kPermuted.
+template <class P>
+void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                   int64_t n1, float* y, bool accumulate) {
+  constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
+  const int64_t K = w.k, N = w.n;
+  const auto* q = static_cast<const typename P::L::elem*>(w.data);
+  const int64_t groups = w.scales ? w.groups : 1;
+  const int64_t group_chunks = K / groups / E;
+  for (int64_t n = n0; n < n1; n += kPackRows) {
+    const typename P::L::elem* blk = q + n * K;  // a block takes the bytes of its rows
+    for (int64_t t = t0; t < t1; t += kTileR) {
+      const bool first = t == t0;  // later x rows find the block in cache
+      auto tile = [&]<int R>() {
+        float sum[R][kPackRows] = {};
+        for (int64_t g = 0; g < groups; ++g) {
+          float part[R][kPackRows];
+          const int64_t c0 = g * group_chunks;
+          packed_tile<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks, first,
+                            part);
+          for (int c = 0; c < kPackRows; ++c) {
+            const float s = w.scales ? w.scales[(n + c) * w.groups + g] : 1.0f;
+            for (int r = 0; r < R; ++r) sum[r][c] += part[r][c] * s;
+          }
+        }
+        for (int r = 0; r < R; ++r)
+          for (int c = 0; c < kPackRows; ++c) {
+            float& out = y[(t + r) * N + n + c];
+            out = accumulate ? out + sum[r][c] : sum[r][c];
+          }
+      };
+      static_assert(kTileR == 2, "one or two x rows per tile");
+      if (t1 - t >= 2) {
+        tile.template operator()<2>();
+      } else {
+        tile.template operator()<1>();
+      }
+    }
+  }
+}
+
+// x reordered per chunk to the lane order of bf16 chunks: each chunk of 16 becomes its 8 even
+// then its 8 odd elements. x, xp: [T, K], K a multiple of 16.
+void permute_x_bf16(const float* x, int64_t t, int64_t k, float* xp) {
+  for (int64_t i = 0; i < t * k; i += 16)
+    for (int64_t j = 0; j < 8; ++j) {
+      xp[i + j] = x[i + 2 * j];
+      xp[i + 8 + j] = x[i + 2 * j + 1];
+    }
+}
+
 // Outer-product tile for the prefill path: y[r, j] += sum_k x[r][k] * panel[k][j] for R rows of
 // x and the kPanel columns of one packed panel, of which the first cols are stored. Each step
 // broadcasts one x value per row against two 8-wide weight vectors: 2R accumulators, 2 + R loads
@@ -329,28 +557,51 @@ void matmul_blocked(const float* x, int64_t t0, int64_t t1, const WeightMatrix& 
   }
 }
 
+// The direct path over a packed w: full blocks packed, the row-major tail as row-major.
+template <class P>
+void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                          int64_t n1, float* y, bool accumulate) {
+  const int64_t full = w.n / kPackRows * kPackRows;
+  if (n0 < full) {
+    const float* xp = x;
+    if constexpr (P::kPermuted) {
+      // x rows [t0, t1) in the chunks' lane order, at their own row offsets. A thread reorders
+      // only the rows it multiplies: T x K values against its share of N x K weights.
+      thread_local std::vector<float> permuted;
+      const int64_t K = w.k;
+      if (permuted.size() < size_t(t1 * K)) permuted.resize(size_t(t1 * K));
+      permute_x_bf16(x + t0 * K, t1 - t0, K, permuted.data() + t0 * K);
+      xp = permuted.data();
+    }
+    matmul_packed<P>(xp, t0, t1, w, n0, std::min(n1, full), y, accumulate);
+  }
+  if (n1 > full) matmul_direct<typename P::L>(x, t0, t1, w, std::max(n0, full), n1, y, accumulate);
+}
+
+// y[t0:t1, n0:n1]; n0 is a multiple of kPackRows when w is packed.
 void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
                   int64_t n1, float* y, bool accumulate) {
   if (t1 - t0 > kDirectMaxT) {
     matmul_blocked(x, t0, t1, w, n0, n1, y, accumulate);
     return;
   }
+  const bool packed = w.layout == WeightLayout::Packed4;
   switch (w.dtype) {
     case DType::F32:
-      matmul_direct<simd::LoadF32>(x, t0, t1, w, n0, n1, y, accumulate);
-      return;
+      if (packed) return matmul_direct_packed<ChunkF32>(x, t0, t1, w, n0, n1, y, accumulate);
+      return matmul_direct<simd::LoadF32>(x, t0, t1, w, n0, n1, y, accumulate);
     case DType::BF16:
-      matmul_direct<simd::LoadBF16>(x, t0, t1, w, n0, n1, y, accumulate);
-      return;
+      if (packed) return matmul_direct_packed<ChunkBF16>(x, t0, t1, w, n0, n1, y, accumulate);
+      return matmul_direct<simd::LoadBF16>(x, t0, t1, w, n0, n1, y, accumulate);
     case DType::F16:
-      matmul_direct<simd::LoadF16>(x, t0, t1, w, n0, n1, y, accumulate);
-      return;
+      if (packed) return matmul_direct_packed<ChunkF16>(x, t0, t1, w, n0, n1, y, accumulate);
+      return matmul_direct<simd::LoadF16>(x, t0, t1, w, n0, n1, y, accumulate);
     case DType::I8:
-      matmul_direct<simd::LoadI8>(x, t0, t1, w, n0, n1, y, accumulate);
-      return;
+      if (packed) return matmul_direct_packed<ChunkI8>(x, t0, t1, w, n0, n1, y, accumulate);
+      return matmul_direct<simd::LoadI8>(x, t0, t1, w, n0, n1, y, accumulate);
     case DType::F8_E4M3:
-      matmul_direct<simd::LoadF8E4M3>(x, t0, t1, w, n0, n1, y, accumulate);
-      return;
+      if (packed) return matmul_direct_packed<ChunkF8E4M3>(x, t0, t1, w, n0, n1, y, accumulate);
+      return matmul_direct<simd::LoadF8E4M3>(x, t0, t1, w, n0, n1, y, accumulate);
     default:
       assert(false && "matmul weights are F32, BF16, F16, I8 or F8_E4M3");
   }
@@ -373,6 +624,7 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
     matmul_range(x, 0, t, w, 0, N, y, accumulate);
     return;
   }
+  static_assert(kBlockRows % kPackRows == 0, "thread splits keep packed blocks whole");
   const int64_t n_blocks = (N + kBlockRows - 1) / kBlockRows;
   if (n_blocks >= 4 * threads || t < 2 * threads) {
     pool->parallel_for(n_blocks, [&](int64_t b0, int64_t b1) {

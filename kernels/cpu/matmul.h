@@ -2,9 +2,11 @@
 //
 // Shape legend: T tokens (rows of x), K input features, N output features, G scale groups.
 // Weights use the PyTorch layout W[N, K] row-major, so y = x . W^T and every output is a dot
-// product of two contiguous rows. Quantised weights (I8, F8_E4M3) may carry scales[N, G]: the
-// weight element W[n, k] = q[n, k] * scales[n, k / (K / G)] (symmetric, no zero point; the
-// grouping of grok-architecture.md 4.1, transposed to [N, K]). G = 1 means one scale per row.
+// product of two contiguous rows; or the same elements packed for the CPU kernels
+// (WeightLayout::Packed4, weight_packing.h), which read four rows as one sequential stream.
+// Quantised weights (I8, F8_E4M3) may carry scales[N, G]: the weight element W[n, k] = q[n, k] *
+// scales[n, k / (K / G)] (symmetric, no zero point; the grouping of grok-architecture.md 4.1,
+// transposed to [N, K]). G = 1 means one scale per row.
 #pragma once
 
 #include <cstdint>
@@ -14,14 +16,21 @@
 
 namespace moescope::kernels {
 
+// How the N x K elements of a WeightMatrix are ordered in memory.
+enum class WeightLayout : uint8_t {
+  RowMajor,  // element (n, k) at n * K + k
+  Packed4,   // four rows interleaved in 32-byte chunks (weight_packing.h)
+};
+
 struct WeightMatrix {
   DType dtype = DType::F32;
-  const void* data = nullptr;     // [N, K] row-major, elements of dtype
+  const void* data = nullptr;     // [N, K] elements of dtype, in layout order
   int64_t n = 0;                  // output features (rows)
   int64_t k = 0;                  // input features (columns)
   const float* scales = nullptr;  // [N, G] f32; null = no scaling (required for I8; applied to
                                   // any dtype when present)
   int64_t groups = 1;             // G; must divide K
+  WeightLayout layout = WeightLayout::RowMajor;
 
   // Dequantised element W[n, k] as f32 (slow; for references and tests).
   float at(int64_t row, int64_t col) const;

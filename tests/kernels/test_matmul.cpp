@@ -1,5 +1,6 @@
 // matmul against matmul_ref for every weight dtype, scale grouping, decode and prefill shapes
-// (odd K and N, K past one cache block), thread counts 1 and 3, with and without accumulate.
+// (odd K and N, K past one cache block), thread counts 1 and 3, with and without accumulate, in
+// both weight layouts.
 // The reference reads the same dequantised weights (WeightMatrix::at) and sums in double, so
 // the only difference is f32 summation order: the F32 kernel tolerance applies to every dtype.
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/reference/reference.h"
+#include "kernels/cpu/weight_packing.h"
 #include "tests/common/tolerance.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -43,11 +45,23 @@ bool shape_ok(const Shape& s, const WeightCase& c) {
   return c.groups <= 1 || s.k % c.groups == 0;
 }
 
-void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, uint32_t seed) {
+// Shapes for packed weights (weight_packing.h): K and K / 4 multiples of 32, so that every dtype
+// and grouping packs. N values leave a row-major tail of 0-3 rows and partial thread blocks; T
+// covers one and two x rows per tile, the largest direct T, the prefill path and the T split.
+const Shape kPackedShapes[] = {{1, 128, 16},   {1, 256, 13},   {2, 512, 37},  {3, 1024, 50},
+                               {5, 128, 7},    {1, 128, 4},    {16, 384, 41}, {17, 384, 41},
+                               {64, 1152, 70}, {20, 512, 256}, {64, 256, 8},  {1, 1024, 514}};
+
+void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, uint32_t seed,
+           bool packed = false) {
   SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " G=" << c.groups << " T=" << s.t
                                   << " K=" << s.k << " N=" << s.n << " threads=" << threads
-                                  << " accumulate=" << accumulate);
+                                  << " accumulate=" << accumulate << " packed=" << packed);
   test::OwnedWeights o = test::random_weights(c.dtype, s.n, s.k, c.groups, seed);
+  if (packed) {
+    ASSERT_TRUE(can_pack(o.w));
+    o.w = pack_weights(o.w, o.bytes.data());  // in place; the reference reads at(), which follows
+  }
   const std::vector<float> x = test::random_floats(size_t(s.t * s.k), seed + 2);
   std::vector<float> want = test::random_floats(size_t(s.t * s.n), seed + 3);
   std::vector<float> got = want;  // the same starting y for accumulate
@@ -78,6 +92,14 @@ TEST_P(MatmulTest, AccumulatesIntoY) {
     if (!shape_ok(s, GetParam())) continue;
     check(GetParam(), s, 3, true, seed++);
   }
+}
+
+// Packed weights (every path: packed blocks, the row-major tail, prefill from packed blocks).
+TEST_P(MatmulTest, PackedMatchesReference) {
+  uint32_t seed = 700;
+  for (const Shape& s : kPackedShapes)
+    for (int threads : {1, 3})
+      for (bool accumulate : {false, true}) check(GetParam(), s, threads, accumulate, seed++, true);
 }
 
 TEST_P(MatmulTest, NullPoolRunsInline) {
