@@ -14,7 +14,7 @@
 namespace moescope::app {
 
 struct OpShare {
-  std::string name;  // "moe.expert.gate_proj", summed over layers and experts
+  std::string name;  // "moe.expert.gate_up_proj", summed over layers and experts
   std::string kind;  // "matmul", "attention", ...
   int64_t calls = 0;
   double ns = 0;  // summed duration

@@ -14,6 +14,12 @@ struct OpCost {
   int64_t flops = 0;
 };
 
+// The cost of two ops done as one (matmuls that share their input: x counts once per product,
+// as each re-reads it).
+inline OpCost operator+(OpCost a, OpCost b) {
+  return {a.bytes + b.bytes, a.flops + b.flops};
+}
+
 // y[T, N] = x[T, K] . W^T: the weights (and scales), x read, y written; 2 flops per multiply-add.
 inline OpCost matmul_cost(const kernels::WeightMatrix& w, int64_t t) {
   const int64_t weights =

@@ -67,7 +67,7 @@ class KernelsView : public Panel {
   LiveAnalysis<OpsData> data_;
 };
 
-// A printable key of a group under its grouping ("attn.q_proj", "attn.q_proj L3", "L3", ...).
+// A printable key of a group under its grouping ("attn.qkv_proj", "attn.qkv_proj L3", "L3", ...).
 std::string group_key(const inspectors::OpGroup& g, inspectors::OpGrouping by);
 
 }  // namespace moescope::panels

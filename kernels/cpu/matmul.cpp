@@ -637,4 +637,33 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
   }
 }
 
+void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> outs,
+                     ThreadPool* pool) {
+  const int threads = pool ? pool->size() : 1;
+  int64_t total_blocks = 0, work = 0;
+  for (const MatmulOutput& o : outs) {
+    assert(o.w->k == outs[0].w->k && "one x: every weight has its K");
+    total_blocks += (o.w->n + kBlockRows - 1) / kBlockRows;
+    work += t * o.w->n * o.w->k;
+  }
+  // One loop over the row blocks of every output: one wake-up and one join instead of one per
+  // matrix. Too little work, or too few blocks to share, goes the single-matrix way.
+  if (threads == 1 || work < kMinParallel || total_blocks < 4 * threads || t == 0 ||
+      outs[0].w->k == 0) {
+    for (const MatmulOutput& o : outs) matmul(x, t, *o.w, o.y, pool);
+    return;
+  }
+  pool->parallel_for(total_blocks, [&](int64_t b0, int64_t b1) {
+    int64_t first = 0;  // the first block of output i
+    for (const MatmulOutput& o : outs) {
+      const int64_t n = o.w->n, blocks = (n + kBlockRows - 1) / kBlockRows;
+      const int64_t lo = std::max(b0, first), hi = std::min(b1, first + blocks);
+      if (lo < hi)
+        matmul_range(x, 0, t, *o.w, (lo - first) * kBlockRows,
+                     std::min(n, (hi - first) * kBlockRows), o.y, false);
+      first += blocks;
+    }
+  });
+}
+
 }  // namespace moescope::kernels

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "kernels/cpu/dtype.h"
 #include "kernels/cpu/thread_pool.h"
@@ -39,6 +40,18 @@ struct WeightMatrix {
 // y[T, N] = x[T, K] . W^T. Accumulates in f32. When accumulate is true, adds into y.
 void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPool* pool,
             bool accumulate = false);
+
+// One product of a shared x: y = x . w^T.
+struct MatmulOutput {
+  const WeightMatrix* w;
+  float* y;  // [T, w->n]
+};
+
+// y_i[T, N_i] = x[T, K] . W_i^T for every output (all W_i have the same K): the same results as
+// one matmul per output, with the outputs' row blocks shared out in one parallel loop (the
+// q/k/v projections, an expert's gate and up projections).
+void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> outs,
+                     ThreadPool* pool);
 
 // Converts rows [row_begin, row_end) of w to f32 (scales applied) into out[(row_end-row_begin), K].
 void dequantize_rows(const WeightMatrix& w, int64_t row_begin, int64_t row_end, float* out);

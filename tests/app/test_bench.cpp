@@ -75,7 +75,7 @@ TEST(Bench, PresetJsonIsSane) {
   for (const auto& o : ops) {
     share += o["share"].get<double>();
     EXPECT_GE(o["us_per_token"].get<double>(), 0) << o;
-    if (o["op"] == "moe.expert.gate_proj") {
+    if (o["op"] == "moe.expert.gate_up_proj") {
       saw_gate = true;
       EXPECT_EQ(o["calls_per_token"], 2.0 * 4);
     }

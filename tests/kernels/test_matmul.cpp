@@ -112,6 +112,37 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, MatmulTest, testing::ValuesIn(kCases),
                                   std::to_string(info.param.groups);
                          });
 
+// Several products of one x in one loop: each output as matmul_ref gives it, for decode and
+// prefill, row-major and packed, the outputs' row blocks shared across 1 and 3 threads.
+TEST(Matmul, SharedXMatchesOneMatmulEach) {
+  const int64_t k = 256;
+  const int64_t ns[] = {130, 16, 37};  // block ends inside each output
+  for (int64_t t : {1, 3, 40})
+    for (bool packed : {false, true})
+      for (int threads : {1, 3}) {
+        SCOPED_TRACE(testing::Message()
+                     << "T=" << t << " packed=" << packed << " threads=" << threads);
+        std::vector<test::OwnedWeights> ws;
+        std::vector<std::vector<float>> ys, wants;
+        std::vector<MatmulOutput> outs;
+        const std::vector<float> x = test::random_floats(size_t(t * k), 31);
+        for (int i = 0; i < 3; ++i) {
+          ws.push_back(test::random_weights(DType::BF16, ns[i], k, 0, 40 + i));
+          if (packed) ws.back().w = pack_weights(ws.back().w, ws.back().bytes.data());
+          wants.emplace_back(size_t(t * ns[i]));
+          ref::matmul_ref(x.data(), t, ws.back().w, wants.back().data(), false);
+          ys.emplace_back(size_t(t * ns[i]), 123.0f);  // overwritten, not accumulated into
+        }
+        for (int i = 0; i < 3; ++i) outs.push_back({&ws[size_t(i)].w, ys[size_t(i)].data()});
+        ThreadPool pool(threads);
+        matmul_shared_x(x.data(), t, outs, &pool);
+        for (int i = 0; i < 3; ++i)
+          EXPECT_TRUE(all_close(ys[size_t(i)].data(), wants[size_t(i)].data(), ys[size_t(i)].size(),
+                                tolerance_for(DType::F32, Level::Kernel),
+                                "output " + std::to_string(i)));
+      }
+}
+
 // Scales also apply to float weights when present (the contract of WeightMatrix::scales).
 TEST(Matmul, ScalesOnBf16Weights) {
   for (int64_t t : {1, 8}) check({DType::BF16, 3}, {t, 99, 10}, 3, false, 950);
