@@ -10,7 +10,7 @@
 //   the per-group partial dot products. Memory-bound on the weight bytes. Packed weights
 //   (WeightLayout::Packed4, weight_packing.h) stream a block of four rows sequentially, one
 //   32-byte chunk per row at a time; bf16 chunks are split into their even and odd elements with
-//   one shift or mask each, against x reordered to match (permute_x).
+//   one shift or mask each, against x reordered to match (permute_x_bf16).
 // * Prefill (larger T): each weight is reused by T rows, so a panel of 16 W rows x kBlockCols
 //   columns is dequantised once into a per-thread f32 scratch (transposed, sized to stay in L1)
 //   and an outer-product tile of 6 x rows x 16 outputs runs over it for every group of x rows.
@@ -195,7 +195,7 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 // ---- Packed weights (WeightLayout::Packed4), decode path -------------------------------------
 //
 // Chunk loaders: L converts single elements; with AVX2, vec<v> gives vector v (of V) of one
-// row's 32-byte chunk as 8 f32 lanes, in the lane order that permute_x gives the matching x
+// row's 32-byte chunk as 8 f32 lanes, in the lane order that permute_x_bf16 gives the matching x
 // values. kPermuted: whether x must be reordered (never in the portable build).
 //
 // kPrefetch: how far ahead (bytes) the stream is prefetched. The hardware prefetcher follows one
@@ -259,9 +259,9 @@ using ChunkF8E4M3 = ChunkOf<simd::LoadF8E4M3, 4>;
 #if MOESCOPE_SIMD_AVX2
 // Whether P gives its vectors from one raw load (raw, split<v>) instead of vec<v>.
 template <class P>
-concept SplitChunk = P::kSplit;
-template <class P>
-constexpr bool kSplitChunks = SplitChunk<P>;
+constexpr bool kSplitChunks = requires {
+  P::kSplit;
+};
 
 inline __m256i in_register(__m256i v) {
   __asm__("" : "+x"(v));
@@ -364,7 +364,7 @@ inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* 
 }
 
 // Rows [n0, n1) of a packed w, n0 a multiple of kPackRows and n1 at most the last full block's
-// end, for x rows [t0, t1); x is permuted (permute_x) when P::kPermuted.
+// end, for x rows [t0, t1); x is permuted (permute_x_bf16) when P::kPermuted.
 template <class P>
 void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
                    int64_t n1, float* y, bool accumulate) {
