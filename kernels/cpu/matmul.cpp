@@ -205,9 +205,9 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 // at 768-1536, int8 at 3-6 KiB; each 10-25% over no prefetch or one distance for all).
 struct ChunkF32 {
   using L = simd::LoadF32;
-  static constexpr int V = 1;
+  [[maybe_unused]] static constexpr int V = 1;
   static constexpr bool kPermuted = false;
-  static constexpr int64_t kPrefetch = 256;
+  [[maybe_unused]] static constexpr int64_t kPrefetch = 256;
 #if MOESCOPE_SIMD_AVX2
   template <int v>
   static __m256 vec(const float* p) {
@@ -221,9 +221,9 @@ struct ChunkF32 {
 // instruction each (with the load folded in); x is reordered to evens then odds per chunk.
 struct ChunkBF16 {
   using L = simd::LoadBF16;
-  static constexpr int V = 2;
+  [[maybe_unused]] static constexpr int V = 2;
   static constexpr bool kPermuted = MOESCOPE_SIMD_AVX2;
-  static constexpr int64_t kPrefetch = 1024;
+  [[maybe_unused]] static constexpr int64_t kPrefetch = 1024;
 #if MOESCOPE_SIMD_AVX2
   // Both vectors come from one load of the chunk (split), which packed_tile keeps in a register.
   static constexpr bool kSplit = true;
@@ -242,9 +242,9 @@ struct ChunkBF16 {
 template <class Loader, int kVectors>
 struct ChunkOf {
   using L = Loader;
-  static constexpr int V = kVectors;
+  [[maybe_unused]] static constexpr int V = kVectors;
   static constexpr bool kPermuted = false;
-  static constexpr int64_t kPrefetch = 1024 * kVectors;
+  [[maybe_unused]] static constexpr int64_t kPrefetch = 1024 * kVectors;
 #if MOESCOPE_SIMD_AVX2
   template <int v>
   static __m256 vec(const typename L::elem* p) {
@@ -407,7 +407,7 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 
 // x reordered per chunk to the lane order of bf16 chunks: each chunk of 16 becomes its 8 even
 // then its 8 odd elements. x, xp: [T, K], K a multiple of 16.
-void permute_x_bf16(const float* x, int64_t t, int64_t k, float* xp) {
+[[maybe_unused]] void permute_x_bf16(const float* x, int64_t t, int64_t k, float* xp) {
   for (int64_t i = 0; i < t * k; i += 16)
     for (int64_t j = 0; j < 8; ++j) {
       xp[i + j] = x[i + 2 * j];
