@@ -57,7 +57,7 @@ std::shared_ptr<const ModelWeights> pack_for_cpu(std::shared_ptr<const ModelWeig
   w.cpu_packed = true;
 
   std::map<const void*, WeightMatrix> packed;  // by source data: a matrix used twice packs once
-  std::vector<std::pair<const void*, size_t>> copied;
+  const FilePages file_pages;
   for_each_product_matrix(w, [&](WeightMatrix& m) {
     if (!kernels::can_pack(m)) return;
     auto [it, fresh] = packed.try_emplace(m.data);
@@ -66,12 +66,11 @@ std::shared_ptr<const ModelWeights> pack_for_cpu(std::shared_ptr<const ModelWeig
       std::vector<uint8_t>& b = h->bytes.emplace_back(n);
       it->second = kernels::pack_weights(m, b.data());
       w.packed_bytes += n;
-      copied.emplace_back(m.data, n);
+      file_pages.release(m.data, n);  // at once: the peak holds one matrix twice, not the model
     }
     m = it->second;
   });
   if (tied(src)) w.embed = w.lm_head;
-  release_file_pages(copied);
   return std::shared_ptr<const ModelWeights>(h, &h->weights);
 }
 

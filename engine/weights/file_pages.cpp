@@ -4,23 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
 namespace moescope {
 
-namespace {
-
-struct FileMapping {
-  uintptr_t begin, end;
-};
-
-// The read-only private mappings of files (an inode, a path) of this process, sorted.
-std::vector<FileMapping> read_only_file_mappings() {
-  std::vector<FileMapping> out;
+FilePages::FilePages() : page_(uintptr_t(sysconf(_SC_PAGESIZE))) {
   FILE* f = std::fopen("/proc/self/maps", "r");
-  if (!f) return out;
+  if (!f) return;  // nothing is known to be a file mapping: nothing is released
   char line[4096];
   while (std::fgets(line, sizeof line, f)) {
     unsigned long begin, end, offset, inode;
@@ -30,34 +21,24 @@ std::vector<FileMapping> read_only_file_mappings() {
                     &path_at) < 6)
       continue;
     if (inode == 0 || std::strcmp(perms, "r--p") != 0 || line[path_at] != '/') continue;
-    out.push_back({uintptr_t(begin), uintptr_t(end)});
+    maps_.push_back({uintptr_t(begin), uintptr_t(end)});
   }
   std::fclose(f);
-  std::sort(out.begin(), out.end(),
-            [](const FileMapping& a, const FileMapping& b) { return a.begin < b.begin; });
-  return out;
+  std::sort(maps_.begin(), maps_.end(),
+            [](const Mapping& a, const Mapping& b) { return a.begin < b.begin; });
 }
 
-}  // namespace
-
-size_t release_file_pages(const std::vector<std::pair<const void*, size_t>>& ranges) {
-  if (ranges.empty()) return 0;
-  const std::vector<FileMapping> maps = read_only_file_mappings();
-  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-  size_t released = 0;
-  for (const auto& [data, bytes] : ranges) {
-    const uintptr_t b = uintptr_t(data), e = b + bytes;
-    // The mapping holding b (the last one starting at or before it) must hold all of [b, e).
-    auto it = std::upper_bound(maps.begin(), maps.end(), b,
-                               [](uintptr_t v, const FileMapping& m) { return v < m.begin; });
-    if (it == maps.begin()) continue;
-    --it;
-    if (e > it->end) continue;
-    const uintptr_t pb = (b + page - 1) / page * page, pe = e / page * page;
-    if (pe <= pb) continue;
-    if (madvise(reinterpret_cast<void*>(pb), pe - pb, MADV_DONTNEED) == 0) released += pe - pb;
-  }
-  return released;
+size_t FilePages::release(const void* data, size_t bytes) const {
+  const uintptr_t b = uintptr_t(data), e = b + bytes;
+  // The mapping holding b (the last one starting at or before it) must hold all of [b, e).
+  auto it = std::upper_bound(maps_.begin(), maps_.end(), b,
+                             [](uintptr_t v, const Mapping& m) { return v < m.begin; });
+  if (it == maps_.begin()) return 0;
+  --it;
+  if (e > it->end) return 0;
+  const uintptr_t pb = (b + page_ - 1) / page_ * page_, pe = e / page_ * page_;
+  if (pe <= pb) return 0;
+  return madvise(reinterpret_cast<void*>(pb), pe - pb, MADV_DONTNEED) == 0 ? pe - pb : 0;
 }
 
 }  // namespace moescope

@@ -9,13 +9,25 @@
 #pragma once
 
 #include <cstddef>
-#include <utility>
+#include <cstdint>
 #include <vector>
 
 namespace moescope {
 
-// Releases the whole pages inside each (data, bytes) range that lies in a read-only private file
-// mapping; other ranges are left alone. Returns the bytes released. Never throws.
-size_t release_file_pages(const std::vector<std::pair<const void*, size_t>>& ranges);
+// The read-only private file mappings of this process at construction (/proc/self/maps).
+class FilePages {
+ public:
+  FilePages();
+  // Releases the whole pages inside [data, data + bytes) when the range lies in one of those
+  // mappings; leaves it alone otherwise. Returns the bytes released. Never throws.
+  size_t release(const void* data, size_t bytes) const;
+
+ private:
+  struct Mapping {
+    uintptr_t begin, end;
+  };
+  std::vector<Mapping> maps_;  // sorted by begin
+  uintptr_t page_;
+};
 
 }  // namespace moescope

@@ -126,14 +126,14 @@ TEST(FilePages, ReleasesFileMappingsAndNeverAnonymousMemory) {
   for (size_t i = 0; i < n; i += 4096) (void)touch[i];  // fault every page in
   const long before = rss_bytes();
   ASSERT_GT(before, long(n));
-  EXPECT_GE(release_file_pages({{p + 100, n - 200}}), n - 2 * 4096);
+  EXPECT_GE(FilePages().release(p + 100, n - 200), n - 2 * 4096);
   const long after = rss_bytes();
   EXPECT_LT(after, before - long(n / 2)) << "mapped pages still resident";
   for (size_t i = 0; i < n; i += 4093) ASSERT_EQ(p[i], (unsigned char)(i * 31 + 7)) << i;
   munmap(map, n);
 
   std::vector<char> heap(n, 'x');
-  EXPECT_EQ(release_file_pages({{heap.data(), heap.size()}}), 0u);
+  EXPECT_EQ(FilePages().release(heap.data(), heap.size()), 0u);
   for (size_t i = 0; i < n; i += 4096) ASSERT_EQ(heap[i], 'x');
 }
 
