@@ -10,8 +10,9 @@
 // done together, so each key and value row is loaded once for all of them. Items are ordered
 // KV-head-major so that a thread's consecutive items read the same cache rows. Per item:
 //   1. raw logits q.k for the keys s <= p (4 heads per pass over a key row), masked keys marked;
-//   2. multiplier, soft-cap (vector tanh), temperature, and the row maximum, 8 keys at a time;
-//   3. exp (vector) and the sum; 4. the weighted sum of value rows, kept in registers.
+//   2. multiplier, soft-cap (vector tanh), temperature, 3. exp (vector) and the sum: one pass after
+//      the row maximum of the raw logits (the transform is increasing); 4. the weighted sum of
+//      value rows, kept in registers.
 #include "kernels/cpu/attention.h"
 
 #include <algorithm>
@@ -36,37 +37,54 @@ float temperature(int64_t p, int64_t len) {
 }
 
 // Step 1 for up to 4 query heads qs[0..nh) against keys [0, n): w[j][s] = q_j . k_s, or kMasked
-// for an invalid key (whose row is then not read).
+// for an invalid key.
+//
+// Keys go in blocks of kKeyBlock (their rows stay in L1 while every head reads them), and inside
+// a block in tiles of two heads x four keys: per 8 dimensions, 2 q and 4 k loads feed 8 FMAs
+// (one key against four heads took 5 loads per 4 FMAs, and a horizontal sum per key).
+constexpr int64_t kKeyBlock = 32;
+
 void raw_logits(const float* const* qs, int nh, const float* kg, int64_t kv_stride, int64_t dh,
                 const uint8_t* key_valid, int64_t n, float* const* w) {
-  for (int64_t s = 0; s < n; ++s) {
-    if (key_valid && !key_valid[s]) {
-      for (int j = 0; j < nh; ++j) w[j][s] = kMasked;
-      continue;
-    }
-    const float* ks = kg + s * kv_stride;
+  int64_t done = 0;
 #if MOESCOPE_SIMD_AVX2
-    if (dh % 8 == 0) {
-      // Missing heads repeat head 0 (computed, not stored): one code path for nh = 1..4.
-      const float* q1 = qs[nh > 1 ? 1 : 0];
-      const float* q2 = qs[nh > 2 ? 2 : 0];
-      const float* q3 = qs[nh > 3 ? 3 : 0];
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      for (int64_t d = 0; d < dh; d += 8) {
-        const __m256 kv = _mm256_loadu_ps(ks + d);
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qs[0] + d), kv, a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q1 + d), kv, a1);
-        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(q2 + d), kv, a2);
-        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(q3 + d), kv, a3);
+  if (dh % 8 == 0) {
+    for (int64_t s0 = 0; s0 < n; s0 += kKeyBlock) {
+      const int64_t s1 = std::min(n, s0 + kKeyBlock);
+      const int64_t tiles_end = s0 + (s1 - s0) / 4 * 4;
+      for (int j0 = 0; j0 < nh; j0 += 2) {
+        const bool two = j0 + 1 < nh;
+        const float* qa = qs[j0];
+        const float* qb = two ? qs[j0 + 1] : qa;  // a lone head computes twice, stores once
+        for (int64_t s = s0; s < tiles_end; s += 4) {
+          const float* k0 = kg + s * kv_stride;
+          __m256 a[4], b[4];
+          for (int i = 0; i < 4; ++i) a[i] = b[i] = _mm256_setzero_ps();
+          for (int64_t d = 0; d < dh; d += 8) {
+            const __m256 qav = _mm256_loadu_ps(qa + d), qbv = _mm256_loadu_ps(qb + d);
+            for (int i = 0; i < 4; ++i) {
+              const __m256 kv = _mm256_loadu_ps(k0 + i * kv_stride + d);
+              a[i] = _mm256_fmadd_ps(qav, kv, a[i]);
+              b[i] = _mm256_fmadd_ps(qbv, kv, b[i]);
+            }
+          }
+          _mm_storeu_ps(w[j0] + s, simd::hsum4(a[0], a[1], a[2], a[3]));
+          if (two) _mm_storeu_ps(w[j0 + 1] + s, simd::hsum4(b[0], b[1], b[2], b[3]));
+        }
+        for (int64_t s = tiles_end; s < s1; ++s)
+          for (int j = j0; j < j0 + (two ? 2 : 1); ++j)
+            w[j][s] = simd::dot_f32(qs[j], kg + s * kv_stride, dh);
       }
-      alignas(16) float r[4];
-      _mm_store_ps(r, simd::hsum4(a0, a1, a2, a3));
-      for (int j = 0; j < nh; ++j) w[j][s] = r[j];
-      continue;
     }
-#endif
-    for (int j = 0; j < nh; ++j) w[j][s] = simd::dot_f32(qs[j], ks, dh);
+    done = n;
   }
+#endif
+  for (int64_t s = done; s < n; ++s)
+    for (int j = 0; j < nh; ++j) w[j][s] = simd::dot_f32(qs[j], kg + s * kv_stride, dh);
+  if (key_valid)
+    for (int64_t s = 0; s < n; ++s)
+      if (!key_valid[s])
+        for (int j = 0; j < nh; ++j) w[j][s] = kMasked;
 }
 
 // Step 2 on w[0, n): l -> tau * cap * tanh(l * mult / cap) (or tau * l * mult), kMasked kept.
@@ -121,6 +139,55 @@ float exp_and_sum(float* w, int64_t n, float max_l) {
 #endif
   for (; s < n; ++s) {
     w[s] = std::exp(w[s] - max_l);
+    sum += w[s];
+  }
+  return sum;
+}
+
+// Steps 2 and 3 in one pass, for a positive multiplier: the logit transform is increasing, so the
+// largest transformed logit is the transform of the largest raw one (max_raw, found first) and
+// w = exp(f(w) - f(max_raw)) needs no second pass. Masked keys give exactly 0. Returns the sum.
+float transform(float l, float mult, float cap, float tau) {
+  l *= mult;
+  if (cap > 0.0f) l = cap * std::tanh(l / cap);
+  return l * tau;
+}
+
+float max_of(const float* w, int64_t n) {
+  int64_t s = 0;
+  float m = -std::numeric_limits<float>::infinity();
+#if MOESCOPE_SIMD_AVX2
+  __m256 vm = _mm256_set1_ps(m);
+  for (; s + 8 <= n; s += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(w + s));
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vm);
+  for (float v : lanes) m = std::max(m, v);
+#endif
+  for (; s < n; ++s) m = std::max(m, w[s]);
+  return m;
+}
+
+float transform_exp_and_sum(float* w, int64_t n, float mult, float cap, float tau, float max_l) {
+  int64_t s = 0;
+  float sum = 0.0f;
+#if MOESCOPE_SIMD_AVX2
+  const __m256 vm = _mm256_set1_ps(mult), vcap = _mm256_set1_ps(cap),
+               vinv = _mm256_set1_ps(cap > 0.0f ? 1.0f / cap : 0.0f), vtau = _mm256_set1_ps(tau),
+               vmask = _mm256_set1_ps(kMasked), vmax = _mm256_set1_ps(max_l);
+  __m256 vsum = _mm256_setzero_ps();
+  for (; s + 8 <= n; s += 8) {
+    __m256 l = _mm256_loadu_ps(w + s);
+    const __m256 masked = _mm256_cmp_ps(l, vmask, _CMP_EQ_OQ);
+    l = _mm256_mul_ps(l, vm);
+    if (cap > 0.0f) l = _mm256_mul_ps(vcap, simd::tanh8(_mm256_mul_ps(l, vinv)));
+    const __m256 e = _mm256_andnot_ps(masked, simd::exp8(_mm256_fmsub_ps(l, vtau, vmax)));
+    _mm256_storeu_ps(w + s, e);
+    vsum = _mm256_add_ps(vsum, e);
+  }
+  sum = simd::hsum(vsum);
+#endif
+  for (; s < n; ++s) {
+    w[s] = w[s] == kMasked ? 0.0f : std::exp(transform(w[s], mult, cap, tau) - max_l);
     sum += w[s];
   }
   return sum;
@@ -225,8 +292,11 @@ void attention(const float* q, const float* k, const float* v, const uint8_t* ke
         for (int j = 0; j < nh; ++j) {
           const int64_t hq = g * group + j0 + j;
           float* out = o + (tq * hq_n + hq) * dh;
+          const float mult = params.logit_multiplier, cap = params.softcap;
+          // One pass when the transform is increasing (every Grok config); else two.
+          const bool one_pass = mult > 0.0f;
           const float max_l =
-              transform_logits(w[j], n, params.logit_multiplier, params.softcap, tau);
+              one_pass ? max_of(w[j], n) : transform_logits(w[j], n, mult, cap, tau);
           if (max_l == kMasked) {
             // Every visible key is masked: all S logits are -1e30 alike and the reference's
             // softmax is uniform over all S keys, including those past p.
@@ -234,7 +304,10 @@ void attention(const float* q, const float* k, const float* v, const uint8_t* ke
             weighted_values_any(w[j], s_n, vg, kv_stride, dh, 1.0f, out);
             continue;
           }
-          const float inv = 1.0f / exp_and_sum(w[j], n, max_l);
+          const float inv =
+              1.0f / (one_pass ? transform_exp_and_sum(w[j], n, mult, cap, tau,
+                                                       transform(max_l, mult, cap, tau))
+                               : exp_and_sum(w[j], n, max_l));
           weighted_values_any(w[j], n, vg, kv_stride, dh, inv, out);
           if (probs) {
             for (int64_t s = 0; s < n; ++s) w[j][s] *= inv;

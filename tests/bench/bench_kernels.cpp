@@ -1,5 +1,6 @@
 // CPU kernel benchmarks (Google Benchmark): matmul at K = N = 1024 for F32, BF16 and I8 weights,
-// decode (T = 1) and prefill (T = 64), on 1 and 2 threads.
+// decode (T = 1) and prefill (T = 64), on 1 and 2 threads; attention for one decode step over a
+// long cache.
 //
 // Build and run: ninja -C build bench_kernels && ./build/tests/bench/bench_kernels
 // (on a busy machine add --benchmark_repetitions=10 and read the _median rows).
@@ -11,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -82,6 +84,39 @@ void matmul_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Matmul<DType::F32>)->Apply(matmul_args);
 BENCHMARK(BM_Matmul<DType::BF16>)->Apply(matmul_args);
 BENCHMARK(BM_Matmul<DType::I8>)->Apply(matmul_args);
+
+// One decode step of attention (T = 1) over S cached keys with Grok-1's soft-cap, 8 query heads
+// on 2 KV heads of head dim Dh (tiny-grok1's shape at Dh = 32). state.range: S, Dh, threads.
+void BM_AttentionDecode(benchmark::State& state) {
+  const int64_t s = state.range(0), dh = state.range(1), hq = 8, hkv = 2;
+  ThreadPool pool(int(state.range(2)));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<float> q(size_t(hq * dh)), k(size_t(s * hkv * dh)), v(k.size()), o(q.size());
+  for (auto* a : {&q, &k, &v})
+    for (float& x : *a) x = unit(rng);
+  AttentionParams p;
+  p.n_q_heads = hq;
+  p.n_kv_heads = hkv;
+  p.head_dim = dh;
+  p.logit_multiplier = 0.08838834764831845f;
+  p.softcap = 30.0f;
+  for (auto _ : state) {
+    attention(q.data(), k.data(), v.data(), nullptr, 1, s - 1, p, o.data(), nullptr, &pool);
+    benchmark::DoNotOptimize(o.data());
+  }
+  // q.k and p.v: 2 multiply-adds per key, head and dimension.
+  state.counters["flops"] =
+      benchmark::Counter(4.0 * double(s * hq * dh), benchmark::Counter::kIsIterationInvariantRate,
+                         benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_AttentionDecode)
+    ->ArgNames({"S", "Dh", "threads"})
+    ->Args({512, 32, 1})
+    ->Args({8192, 32, 1})
+    ->Args({8192, 128, 1})
+    ->Args({8192, 32, 2})
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace moescope::kernels

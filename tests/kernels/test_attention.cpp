@@ -32,6 +32,7 @@ struct Case {
   int64_t temperature_len;
   bool mask_keys;  // random key_valid with ~1/4 masked
   float q_scale;   // multiplies q: large values drive the soft-cap
+  float multiplier_sign = 1.0f;  // -1: a decreasing logit transform (the kernel's two-pass path)
 };
 
 struct Inputs {
@@ -68,7 +69,7 @@ AttentionParams params_of(const Case& c) {
   p.n_q_heads = c.hq;
   p.n_kv_heads = c.hkv;
   p.head_dim = c.dh;
-  p.logit_multiplier = 1.0f / std::sqrt(float(c.dh));
+  p.logit_multiplier = c.multiplier_sign / std::sqrt(float(c.dh));
   p.softcap = c.softcap;
   p.temperature_len = c.temperature_len;
   return p;
@@ -151,6 +152,12 @@ TEST(Attention, MatchesReference) {
       {2, 1, 16, 6, 0, 30, 4, true, 10},
       // Everything at once, prefill.
       {8, 2, 128, 17, 0, 30, 4, true, 200},
+      // Several key blocks of 32 with ragged ends, a lone head after the pairs (3 per KV head).
+      {6, 2, 32, 2, 101, 30, 0, true, 10},
+      {4, 1, 64, 1, 70, 0, 0, false, 1},
+      // A negative multiplier: the transform decreases, so the maximum comes after it.
+      {4, 2, 32, 3, 40, 30, 0, true, 10, -1.0f},
+      {4, 2, 32, 3, 40, 0, 4, false, 1, -1.0f},
   };
   uint32_t seed = 1;
   for (const Case& c : cases) check(c, seed += 10);
