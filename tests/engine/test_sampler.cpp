@@ -3,8 +3,11 @@
 // log-probabilities are those of the untempered model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
+#include <vector>
 
 #include "engine/core/error.h"
 #include "engine/sample/sampler.h"
@@ -75,6 +78,58 @@ TEST(Sampler, TopPKeepsTheSmallestNucleus) {
   EXPECT_TRUE(h.count(1) && h.count(2));
   p.top_p = 0.01f;  // only the most likely token
   EXPECT_EQ(histogram(p, 200).size(), 1u);
+}
+
+// A vocabulary-sized distribution whose nucleus spans several of the sampler's ordering steps
+// (64, 256, 1024 candidates): the support is exactly the smallest prefix in logit order that
+// reaches top_p (found here by a full sort), with or without top-k first; top-5 as a full sort
+// gives it, with ties to the lower id.
+TEST(Sampler, TopPOverALargeVocabulary) {
+  const int64_t V = 5000;
+  std::vector<float> logits(static_cast<size_t>(V));
+  for (int64_t i = 0; i < V; ++i) logits[size_t(i)] = float((i * 7919) % 1000) / 150.0f;
+  for (int top_k : {0, 3000})
+    for (float top_p : {0.3f, 0.8f, 0.995f}) {
+      SCOPED_TRACE(testing::Message() << "top_k " << top_k << " top_p " << top_p);
+      std::vector<std::pair<float, int32_t>> order;
+      for (int64_t i = 0; i < V; ++i) order.push_back({logits[size_t(i)], int32_t(i)});
+      std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
+      const size_t candidates = top_k > 0 ? size_t(top_k) : size_t(V);
+      double total = 0, cum = 0;
+      for (size_t i = 0; i < candidates; ++i) total += std::exp(double(order[i].first) - 6.66);
+      size_t keep = candidates;
+      for (size_t i = 0; i < candidates; ++i) {
+        cum += std::exp(double(order[i].first) - 6.66) / total;
+        if (cum >= top_p) {
+          keep = i + 1;
+          break;
+        }
+      }
+      ASSERT_GT(keep, 64u);  // past the first ordering step
+      std::set<int32_t> nucleus;
+      for (size_t i = 0; i < keep; ++i) nucleus.insert(order[i].second);
+      SamplingParams p;
+      p.temperature = 1.0f;
+      p.top_k = top_k;
+      p.top_p = top_p;
+      p.seed = 9;
+      Sampler s(p);
+      std::set<int32_t> seen;
+      for (int d = 0; d < 500; ++d) {
+        const TokenChoice c = s.sample(logits.data(), V);
+        ASSERT_TRUE(nucleus.count(c.id)) << "token " << c.id << " outside the nucleus of " << keep;
+        seen.insert(c.id);
+        if (d == 0)
+          for (int r = 0; r < c.n_top; ++r)
+            EXPECT_EQ(c.top_ids[size_t(r)], order[size_t(r)].second);
+      }
+      // Drawn from all of it, not a smaller prefix: the nucleus' last-ranked tenth appears.
+      int tail = 0;
+      for (size_t i = keep - keep / 10; i < keep; ++i) tail += seen.count(order[i].second);
+      EXPECT_GT(tail, 0);
+    }
 }
 
 TEST(Sampler, SeedReproducesAndDiffers) {
