@@ -141,12 +141,34 @@ inline void dispatch_tile(int64_t r, int64_t c, F&& f) {
   }
 }
 
+// y[t + r, n + c] (=, or += when accumulate) sum over the scale groups g of part_of(g)[r][c]
+// times W row n + c's scale for g: the direct paths' tile epilogue. part_of(g, part) fills the
+// partial dot products of group g.
+template <int R, int C, class PartOf>
+inline void scaled_tile(const WeightMatrix& w, int64_t groups, int64_t t, int64_t n, float* y,
+                        bool accumulate, PartOf&& part_of) {
+  float sum[R][C] = {};
+  for (int64_t g = 0; g < groups; ++g) {
+    float part[R][C];
+    part_of(g, part);
+    for (int c = 0; c < C; ++c) {
+      const float s = w.scales ? w.scales[(n + c) * w.groups + g] : 1.0f;
+      for (int r = 0; r < R; ++r) sum[r][c] += part[r][c] * s;
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) {
+      float& out = y[(t + r) * w.n + n + c];
+      out = accumulate ? out + sum[r][c] : sum[r][c];
+    }
+}
+
 // Direct path (decode, short prompts) over y[t0:t1, n0:n1]: weights converted in registers,
 // scales applied per group.
 template <class L>
 void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
                    int64_t n1, float* y, bool accumulate) {
-  const int64_t K = w.k, N = w.n;
+  const int64_t K = w.k;
   const auto* q = static_cast<const typename L::elem*>(w.data);
   // Without scales the groups are irrelevant: one segment of K columns.
   const int64_t groups = w.scales ? w.groups : 1;
@@ -172,21 +194,10 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
     for (int64_t t = t0; t < t1; t += kTileR) {
       const int64_t r_n = std::min<int64_t>(kTileR, t1 - t);
       dispatch_tile(r_n, c_n, [&]<int R, int C>() {
-        float sum[R][C] = {};
-        for (int64_t g = 0; g < groups; ++g) {
-          float part[R][C];
+        scaled_tile<R, C>(w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][C]) {
           const int64_t k0 = g * group_len;
           tile_dot<L, R, C>(x + t * K + k0, K, q + n * K + k0, K, group_len, part);
-          for (int c = 0; c < C; ++c) {
-            const float s = w.scales ? w.scales[(n + c) * w.groups + g] : 1.0f;
-            for (int r = 0; r < R; ++r) sum[r][c] += part[r][c] * s;
-          }
-        }
-        for (int r = 0; r < R; ++r)
-          for (int c = 0; c < C; ++c) {
-            float& out = y[(t + r) * N + n + c];
-            out = accumulate ? out + sum[r][c] : sum[r][c];
-          }
+        });
       });
     }
   }
@@ -369,7 +380,7 @@ template <class P>
 void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
                    int64_t n1, float* y, bool accumulate) {
   constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
-  const int64_t K = w.k, N = w.n;
+  const int64_t K = w.k;
   const auto* q = static_cast<const typename P::L::elem*>(w.data);
   const int64_t groups = w.scales ? w.groups : 1;
   const int64_t group_chunks = K / groups / E;
@@ -378,22 +389,12 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
     for (int64_t t = t0; t < t1; t += kTileR) {
       const bool first = t == t0;  // later x rows find the block in cache
       auto tile = [&]<int R>() {
-        float sum[R][kPackRows] = {};
-        for (int64_t g = 0; g < groups; ++g) {
-          float part[R][kPackRows];
-          const int64_t c0 = g * group_chunks;
-          packed_tile<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks, first,
-                            part);
-          for (int c = 0; c < kPackRows; ++c) {
-            const float s = w.scales ? w.scales[(n + c) * w.groups + g] : 1.0f;
-            for (int r = 0; r < R; ++r) sum[r][c] += part[r][c] * s;
-          }
-        }
-        for (int r = 0; r < R; ++r)
-          for (int c = 0; c < kPackRows; ++c) {
-            float& out = y[(t + r) * N + n + c];
-            out = accumulate ? out + sum[r][c] : sum[r][c];
-          }
+        scaled_tile<R, int(kPackRows)>(
+            w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][kPackRows]) {
+              const int64_t c0 = g * group_chunks;
+              packed_tile<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks,
+                                first, part);
+            });
       };
       static_assert(kTileR == 2, "one or two x rows per tile");
       if (t1 - t >= 2) {
