@@ -251,8 +251,9 @@ TEST(LongRun, StaysWithinItsBudgetsAndReadableWhileItGrows) {
   const storage::WriterStats stats = writer->stats();
   // Dropped events (a queue full on a loaded machine) are allowed, but counted, never silent.
   EXPECT_EQ(run.drops.total(), stats.dropped.total());
-  if (stats.dropped.routing == 0)
+  if (stats.dropped.routing == 0) {
     for (const auto& layer : run.routing) EXPECT_EQ(int64_t(layer.present.size()), P + G);
+  }
 
   // Attention: within the budget, and the budget was reached (so the cap was what held it).
   int64_t attention = 0;
@@ -268,7 +269,9 @@ TEST(LongRun, StaysWithinItsBudgetsAndReadableWhileItGrows) {
   EXPECT_EQ(run.memory.front().step, 0);
   EXPECT_GE(run.memory.back().step, G - 1);
   EXPECT_LE(run.memory.back().attention_bytes, capture.attention_budget_bytes);
-  if (stats.dropped.attention == 0) EXPECT_EQ(run.memory.back().attention_bytes, attention);
+  if (stats.dropped.attention == 0) {
+    EXPECT_EQ(run.memory.back().attention_bytes, attention);
+  }
 
   // The bound: the first sample (model loaded, the whole KV cache allocated and zeroed) plus
   // what the configured budgets allow on top of it, each named:
@@ -293,14 +296,16 @@ TEST(LongRun, StaysWithinItsBudgetsAndReadableWhileItGrows) {
     EXPECT_GT(s.rss_bytes, 0) << "RSS could not be read";
     max_rss = std::max(max_rss, s.rss_bytes);
   }
-  if (!kSanitized)
+  if (!kSanitized) {
     EXPECT_LE(max_rss, bound) << "RSS " << (max_rss >> 20) << " MiB over the bound of "
                               << (bound >> 20) << " MiB (baseline " << (baseline >> 20) << " MiB)";
+  }
   // Between samples too: the peak grew past the bound only if it was set before the run began.
   const int64_t peak = run.memory.back().peak_rss_bytes;
-  if (!kSanitized)
+  if (!kSanitized) {
     EXPECT_LE(peak, std::max(bound, run.memory.front().peak_rss_bytes))
         << "peak RSS " << (peak >> 20) << " MiB";
+  }
   const double mib = 1.0 / double(1 << 20);
   std::printf(
       "long run: %lld tokens, %zu memory samples, RSS %.1f MiB at start, max %.1f MiB, peak %.1f "
