@@ -1,612 +1,94 @@
-// y[T, N] = x[T, K] . W^T for f32 activations and F32/BF16/F16/I8/F8_E4M3 weights: the hot path
-// of the engine (every projection, expert and the output head).
+// y[T, N] = x[T, K] . W^T: the engine's entry to the matmul kernels, which it runs on the thread
+// pool in the instruction-set variant active now (isa.h, matmul_variants.h).
 //
-// Shape legend: T tokens (rows of x and y), K input features, N output features (rows of W),
-// G scale groups per W row. R x C is a register tile: R rows of x against C rows of W.
+// Shape legend: T tokens (rows of x and y), K input features, N output features (rows of W).
 //
-// Two paths, both accumulating in f32 with FMA:
-// * Decode and short prompts (T <= kDirectMaxT): each weight is used by few x rows, so weights are
-//   converted in registers straight from their stored dtype (no copy), and group scales multiply
-//   the per-group partial dot products. Memory-bound on the weight bytes. Packed weights
-//   (WeightLayout::Packed4, weight_packing.h) stream a block of four rows sequentially, one
-//   32-byte chunk per row at a time; bf16 chunks are split into their even and odd elements with
-//   one shift or mask each, against x reordered to match (permute_x_bf16).
-// * Prefill (larger T): each weight is reused by T rows, so a panel of 16 W rows x kBlockCols
-//   columns is dequantised once into a per-thread f32 scratch (transposed, sized to stay in L1)
-//   and an outer-product tile of 6 x rows x 16 outputs runs over it for every group of x rows.
 // Threads split N in blocks of kBlockRows rows; when N is too small to share (the router), they
-// split T instead.
+// split T instead. On the AMX path x is split into its bf16 parts once per call (threads share T),
+// then threads split N in blocks of 32 columns, the tile unit's width.
 #include <algorithm>
 #include <cassert>
-#include <utility>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
-#include "kernels/cpu/simd.h"
+#include "kernels/cpu/matmul_variants.h"
 #include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels {
 
+float* matmul_scratch(ScratchSlot slot, size_t n) {
+  thread_local std::vector<float> buffers[size_t(ScratchSlot::Count)];
+  std::vector<float>& b = buffers[size_t(slot)];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
 namespace {
 
-// Decode path: dot-product register tile of kTileR x rows by kTileC W rows.
-constexpr int kTileR = 2;
-constexpr int kTileC = 4;
-constexpr int64_t kDirectMaxT = 16;  // measured: packing W costs about as much as ~20 rows of
-                                     // in-register conversion
-// Prefill path: outer-product tile of kTileRowsX x rows by one packed panel of kPanel W rows,
-// over kBlockCols columns at a time (panel 16 x 256 f32 = 16 KiB, half of L1).
-constexpr int kTileRowsX = 6;
-constexpr int64_t kPanel = 16;
-constexpr int64_t kBlockCols = 256;
-// Threads split N into units of kBlockRows rows.
-constexpr int64_t kBlockRows = 16;
-// How far ahead (bytes) the direct path prefetches W: a few DRAM latencies of reading.
-constexpr int64_t kPrefetchBytes = 4096;
-constexpr int64_t kMaxPrefetchTileBytes = 8192;
-// T*N*K multiply-adds below which waking threads costs more than it saves.
-constexpr int64_t kMinParallel = 1 << 16;
-
-#if MOESCOPE_SIMD_AVX2
-// Returns v, which must now live in a register. Without this GCC folds a loaded vector into
-// every FMA that uses it as a memory operand, so the 2 x 4 tile issues 10 loads per 8 FMAs
-// instead of 6 and becomes load-bound.
-inline __m256 in_register(__m256 v) {
-  __asm__("" : "+x"(v));
-  return v;
-}
-#endif
-
-// out[r][c] = sum_{k < len} x[r][k] * W_c[k], where x[r] = x + r * ldx and W_c = w + c * ldw are
-// stored in L's dtype.
-template <class L, int R, int C>
-inline void tile_dot(const float* x, int64_t ldx, const typename L::elem* w, int64_t ldw,
-                     int64_t len, float (&out)[R][C]) {
-  int64_t k = 0;
-#if MOESCOPE_SIMD_AVX2
-  // Small tiles get two accumulator sets so that at least ~8 independent FMA chains are in
-  // flight (FMA latency 4 x 2 ports).
-  constexpr int U = (R * C <= 4) ? 2 : 1;
-  __m256 acc[U][R][C];
-  for (int u = 0; u < U; ++u)
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_setzero_ps();
-  for (; k + 8 * U <= len; k += 8 * U) {
-    for (int u = 0; u < U; ++u) {
-      __m256 wv[C];
-      for (int c = 0; c < C; ++c) wv[c] = in_register(L::load8(w + c * ldw + k + 8 * u));
-      for (int r = 0; r < R; ++r) {
-        const __m256 xv = in_register(_mm256_loadu_ps(x + r * ldx + k + 8 * u));
-        for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_fmadd_ps(xv, wv[c], acc[u][r][c]);
-      }
-    }
+MatmulRangeFn range_for(Isa isa) {
+#if defined(__x86_64__)
+  switch (isa) {
+    case Isa::Amx:  // its decode path and the weights it does not take are AVX-512's
+    case Isa::Avx512:
+      return isa_avx512::matmul_range;
+    case Isa::Avx2:
+      return isa_avx2::matmul_range;
+    case Isa::Portable:
+      break;
   }
-  for (; k + 8 <= len; k += 8) {
-    __m256 wv[C];
-    for (int c = 0; c < C; ++c) wv[c] = in_register(L::load8(w + c * ldw + k));
-    for (int r = 0; r < R; ++r) {
-      const __m256 xv = in_register(_mm256_loadu_ps(x + r * ldx + k));
-      for (int c = 0; c < C; ++c) acc[0][r][c] = _mm256_fmadd_ps(xv, wv[c], acc[0][r][c]);
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      __m256 a = acc[0][r][c];
-      if constexpr (U == 2) a = _mm256_add_ps(a, acc[1][r][c]);
-      out[r][c] = simd::hsum(a);
-    }
 #else
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) out[r][c] = 0.0f;
+  (void)isa;
 #endif
-  for (; k < len; ++k)
-    for (int c = 0; c < C; ++c) {
-      const float wk = L::scalar(w + c * ldw + k);
-      for (int r = 0; r < R; ++r) out[r][c] += x[r * ldx + k] * wk;
-    }
+  return isa_portable::matmul_range;
 }
 
-// Calls f.template operator()<R, C>() for runtime r in [1, kTileR], c in [1, kTileC]: the edge
-// tiles of T and N get their own fully unrolled instantiations.
-template <class F>
-inline void dispatch_tile(int64_t r, int64_t c, F&& f) {
-  static_assert(kTileR == 2 && kTileC == 4, "dispatch_tile lists every (R, C)");
-  switch ((r - 1) * kTileC + (c - 1)) {
-    case 0:
-      f.template operator()<1, 1>();
-      return;
-    case 1:
-      f.template operator()<1, 2>();
-      return;
-    case 2:
-      f.template operator()<1, 3>();
-      return;
-    case 3:
-      f.template operator()<1, 4>();
-      return;
-    case 4:
-      f.template operator()<2, 1>();
-      return;
-    case 5:
-      f.template operator()<2, 2>();
-      return;
-    case 6:
-      f.template operator()<2, 3>();
-      return;
-    case 7:
-      f.template operator()<2, 4>();
-      return;
-    default:
-      assert(false);
-  }
+#if defined(__x86_64__)
+// The AMX width: threads split N in blocks of this many columns.
+constexpr int64_t kAmxBlock = 32;
+
+// Whether every output takes the AMX path.
+bool amx_takes(Isa isa, int64_t t, std::span<const MatmulOutput> outs) {
+  if (isa != Isa::Amx || t <= kDirectMaxT) return false;
+  for (const MatmulOutput& o : outs)
+    if (!isa_amx::supports(*o.w)) return false;
+  return true;
 }
 
-// y[t + r, n + c] (=, or += when accumulate) sum over the scale groups g of part_of(g)[r][c]
-// times W row n + c's scale for g: the direct paths' tile epilogue. part_of(g, part) fills the
-// partial dot products of group g.
-template <int R, int C, class PartOf>
-inline void scaled_tile(const WeightMatrix& w, int64_t groups, int64_t t, int64_t n, float* y,
-                        bool accumulate, PartOf&& part_of) {
-  float sum[R][C] = {};
-  for (int64_t g = 0; g < groups; ++g) {
-    float part[R][C];
-    part_of(g, part);
-    for (int c = 0; c < C; ++c) {
-      const float s = w.scales ? w.scales[(n + c) * w.groups + g] : 1.0f;
-      for (int r = 0; r < R; ++r) sum[r][c] += part[r][c] * s;
-    }
+// y_i = (or += when accumulate) x . W_i^T for every output on the AMX path.
+void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
+                bool accumulate) {
+  const int64_t K = outs[0].w->k;
+  const size_t bytes = isa_amx::split_bytes(t, K);
+  auto* buf = reinterpret_cast<uint16_t*>(
+      matmul_scratch(ScratchSlot::AmxX, (bytes + sizeof(float) - 1) / sizeof(float)));
+  int64_t blocks = 0;
+  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
+  const bool parallel = pool && pool->size() > 1;
+  const isa_amx::SplitX split = isa_amx::split_layout(t, K, buf);
+  if (parallel && t >= 2 * pool->size()) {
+    pool->parallel_for(t, [&](int64_t t0, int64_t t1) { isa_amx::split_rows(x, split, t0, t1); });
+  } else {
+    isa_amx::split_rows(x, split, 0, t);
   }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) {
-      float& out = y[(t + r) * w.n + n + c];
-      out = accumulate ? out + sum[r][c] : sum[r][c];
-    }
-}
-
-// Direct path (decode, short prompts) over y[t0:t1, n0:n1]: weights converted in registers,
-// scales applied per group.
-template <class L>
-void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                   int64_t n1, float* y, bool accumulate) {
-  const int64_t K = w.k;
-  const auto* q = static_cast<const typename L::elem*>(w.data);
-  // Without scales the groups are irrelevant: one segment of K columns.
-  const int64_t groups = w.scales ? w.groups : 1;
-  const int64_t group_len = K / groups;
-  // The kTileC rows of a tile are one contiguous block. Prefetch the block kPrefetchBytes ahead
-  // (at least the next tile's): with short rows (K of a few hundred) each row is a separate short
-  // stream to the hardware prefetcher, and decode from DRAM became latency-bound (tinyB int8:
-  // 2.5 GB/s).
-  const int64_t row_bytes = K * int64_t(sizeof(typename L::elem));
-  const int64_t tile_bytes = kTileC * row_bytes;
-  const int64_t ahead = std::max<int64_t>(tile_bytes, kPrefetchBytes / tile_bytes * tile_bytes);
-  // Long rows stream well on their own, and a burst of hundreds of prefetches per tile only
-  // clogs the miss buffers (measured: f32 at K = 1024 slower with it).
-  const bool prefetch = tile_bytes <= kMaxPrefetchTileBytes;
-  const char* base = static_cast<const char*>(w.data);
-  const int64_t end_bytes = n1 * row_bytes;
-  for (int64_t n = n0; n < n1; n += kTileC) {
-    const int64_t c_n = std::min<int64_t>(kTileC, n1 - n);
-    if (prefetch)
-      for (int64_t b = n * row_bytes + ahead;
-           b < std::min(end_bytes, n * row_bytes + ahead + tile_bytes); b += 64)
-        __builtin_prefetch(base + b, 0, 3);
-    for (int64_t t = t0; t < t1; t += kTileR) {
-      const int64_t r_n = std::min<int64_t>(kTileR, t1 - t);
-      dispatch_tile(r_n, c_n, [&]<int R, int C>() {
-        scaled_tile<R, C>(w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][C]) {
-          const int64_t k0 = g * group_len;
-          tile_dot<L, R, C>(x + t * K + k0, K, q + n * K + k0, K, group_len, part);
-        });
-      });
-    }
-  }
-}
-
-// ---- Packed weights (WeightLayout::Packed4), decode path -------------------------------------
-//
-// Chunk loaders: L converts single elements; with AVX2, vec<v> gives vector v (of V) of one
-// row's 32-byte chunk as 8 f32 lanes, in the lane order that permute_x_bf16 gives the matching x
-// values. kPermuted: whether x must be reordered (never in the portable build).
-//
-// kPrefetch: how far ahead (bytes) the stream is prefetched. The hardware prefetcher follows one
-// sequential stream, but a loop with more instructions per byte keeps fewer loads in flight in
-// the out-of-order window, so the types that take more work per byte need requests further
-// ahead (measured, DRAM-resident tinyC-shaped experts, 1 thread: f32 best at 0-256 bytes, bf16
-// at 768-1536, int8 at 3-6 KiB; each 10-25% over no prefetch or one distance for all).
-struct ChunkF32 {
-  using L = simd::LoadF32;
-  [[maybe_unused]] static constexpr int V = 1;
-  static constexpr bool kPermuted = false;
-  [[maybe_unused]] static constexpr int64_t kPrefetch = 256;
-#if MOESCOPE_SIMD_AVX2
-  template <int v>
-  static __m256 vec(const float* p) {
-    return _mm256_loadu_ps(p);
-  }
-#endif
-};
-
-// A bf16 pair (2i, 2i+1) is one 32-bit lane: element 2i is its low half, 2i+1 its high half.
-// Shifting the low half up, or masking the high half in place, gives f32 values in one
-// instruction each (with the load folded in); x is reordered to evens then odds per chunk.
-struct ChunkBF16 {
-  using L = simd::LoadBF16;
-  [[maybe_unused]] static constexpr int V = 2;
-  static constexpr bool kPermuted = MOESCOPE_SIMD_AVX2;
-  [[maybe_unused]] static constexpr int64_t kPrefetch = 1024;
-#if MOESCOPE_SIMD_AVX2
-  // Both vectors come from one load of the chunk (split), which packed_tile keeps in a register.
-  static constexpr bool kSplit = true;
-  static __m256i raw(const uint16_t* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  }
-  template <int v>
-  static __m256 split(__m256i pairs) {
-    if constexpr (v == 0) return _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
-    return _mm256_castsi256_ps(_mm256_and_si256(pairs, _mm256_set1_epi32(int(0xffff0000u))));
-  }
-#endif
-};
-
-// The other dtypes: 8 consecutive elements per vector, as the row-major loaders give them.
-template <class Loader, int kVectors>
-struct ChunkOf {
-  using L = Loader;
-  [[maybe_unused]] static constexpr int V = kVectors;
-  static constexpr bool kPermuted = false;
-  [[maybe_unused]] static constexpr int64_t kPrefetch = 1024 * kVectors;
-#if MOESCOPE_SIMD_AVX2
-  template <int v>
-  static __m256 vec(const typename L::elem* p) {
-    return L::load8(p + 8 * v);
-  }
-#endif
-};
-using ChunkF16 = ChunkOf<simd::LoadF16, 2>;
-using ChunkI8 = ChunkOf<simd::LoadI8, 4>;
-using ChunkF8E4M3 = ChunkOf<simd::LoadF8E4M3, 4>;
-
-#if MOESCOPE_SIMD_AVX2
-// Whether P gives its vectors from one raw load (raw, split<v>) instead of vec<v>.
-template <class P>
-constexpr bool kSplitChunks = requires {
-  P::kSplit;
-};
-
-inline __m256i in_register(__m256i v) {
-  __asm__("" : "+x"(v));
-  return v;
-}
-#endif
-
-// out[r][c] = sum over `chunks` chunks of x row r . W block row c, where x = x + r * ldx starts
-// at the first chunk's columns and blk at the block's first chunk. With prefetch, the bytes
-// P::kPrefetch ahead of the block are requested as it streams.
-template <class P, int R>
-inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* blk, int64_t chunks,
-                        bool prefetch, float (&out)[R][kPackRows]) {
-  constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
-  constexpr int C = int(kPackRows);
-#if MOESCOPE_SIMD_AVX2
-  // At least 8 independent FMA chains (latency 4 x 2 ports): one x row alternates two
-  // accumulator sets between the vectors of a chunk (or between chunks when a chunk is one
-  // vector).
-  constexpr int U = R == 1 ? 2 : 1;
-  constexpr int S = (P::V == 1 && U == 2) ? 2 : 1;  // chunks per step
-  __m256 acc[U][R][C];
-  for (int u = 0; u < U; ++u)
-    for (int r = 0; r < R; ++r)
-      for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_setzero_ps();
-  // Chunk s of a step: every vector v of it against the R x rows.
-  auto chunk = [&]<int s>(const typename P::L::elem* b, const float* xc) {
-    if (prefetch) {
-      const char* ahead = reinterpret_cast<const char*>(b) + P::kPrefetch;
-      __builtin_prefetch(ahead, 0, 3);
-      __builtin_prefetch(ahead + 64, 0, 3);
-    }
-    if constexpr (kSplitChunks<P>) {
-      // All of x's vectors first (R x V registers), then each row's chunk loaded once.
-      __m256 xv[P::V][R];
-      for (int v = 0; v < P::V; ++v)
-        for (int r = 0; r < R; ++r) xv[v][r] = in_register(_mm256_loadu_ps(xc + r * ldx + 8 * v));
-      for (int c = 0; c < C; ++c) {
-        const __m256i pairs = in_register(P::raw(b + c * E));
-        [&]<int... v>(std::integer_sequence<int, v...>) {
-          (
-              [&] {
-                constexpr int u = (s * P::V + v) % U;
-                const __m256 wv = P::template split<v>(pairs);
-                for (int r = 0; r < R; ++r)
-                  acc[u][r][c] = _mm256_fmadd_ps(xv[v][r], wv, acc[u][r][c]);
-              }(),
-              ...);
-        }
-        (std::make_integer_sequence<int, P::V>{});
-      }
-    } else {
-      // One vector of every row at a time: x needs only R registers (int8 has V = 4).
-      [&]<int... v>(std::integer_sequence<int, v...>) {
-        (
-            [&] {
-              constexpr int u = (s * P::V + v) % U;
-              __m256 xv[R];
-              for (int r = 0; r < R; ++r)
-                xv[r] = in_register(_mm256_loadu_ps(xc + r * ldx + 8 * v));
-              for (int c = 0; c < C; ++c) {
-                const __m256 wv = P::template vec<v>(b + c * E);
-                for (int r = 0; r < R; ++r) acc[u][r][c] = _mm256_fmadd_ps(xv[r], wv, acc[u][r][c]);
-              }
-            }(),
-            ...);
-      }
-      (std::make_integer_sequence<int, P::V>{});
+  auto run = [&](int64_t b0, int64_t b1) {
+    int64_t first = 0;  // the first block of output i
+    for (const MatmulOutput& o : outs) {
+      const int64_t n = o.w->n, count = (n + kAmxBlock - 1) / kAmxBlock;
+      const int64_t lo = std::max(b0, first), hi = std::min(b1, first + count);
+      if (lo < hi)
+        isa_amx::matmul_range(split, *o.w, (lo - first) * kAmxBlock,
+                              std::min(n, (hi - first) * kAmxBlock), o.y, accumulate);
+      first += count;
     }
   };
-  int64_t i = 0;
-  if constexpr (S == 2) {
-    for (; i + 2 <= chunks; i += 2) {
-      chunk.template operator()<0>(blk + i * C * E, x + i * E);
-      chunk.template operator()<1>(blk + (i + 1) * C * E, x + (i + 1) * E);
-    }
+  if (parallel) {
+    pool->parallel_for(blocks, run);
+  } else {
+    run(0, blocks);
   }
-  for (; i < chunks; ++i) chunk.template operator()<0>(blk + i * C * E, x + i * E);
-  for (int r = 0; r < R; ++r) {
-    __m256 a[C];
-    for (int c = 0; c < C; ++c) {
-      a[c] = acc[0][r][c];
-      if constexpr (U == 2) a[c] = _mm256_add_ps(a[c], acc[1][r][c]);
-    }
-    alignas(16) float sums[C];
-    _mm_store_ps(sums, simd::hsum4(a[0], a[1], a[2], a[3]));
-    for (int c = 0; c < C; ++c) out[r][c] = sums[c];
-  }
-#else
-  (void)prefetch;
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) out[r][c] = 0.0f;
-  for (int64_t i = 0; i < chunks; ++i)
-    for (int c = 0; c < C; ++c)
-      for (int64_t j = 0; j < E; ++j) {
-        const float wk = P::L::scalar(blk + (i * C + c) * E + j);
-        for (int r = 0; r < R; ++r) out[r][c] += x[r * ldx + i * E + j] * wk;
-      }
+}
 #endif
-}
-
-// Rows [n0, n1) of a packed w, n0 a multiple of kPackRows and n1 at most the last full block's
-// end, for x rows [t0, t1); x is permuted (permute_x_bf16) when P::kPermuted.
-template <class P>
-void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                   int64_t n1, float* y, bool accumulate) {
-  constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
-  const int64_t K = w.k;
-  const auto* q = static_cast<const typename P::L::elem*>(w.data);
-  const int64_t groups = w.scales ? w.groups : 1;
-  const int64_t group_chunks = K / groups / E;
-  for (int64_t n = n0; n < n1; n += kPackRows) {
-    const typename P::L::elem* blk = q + n * K;  // a block takes the bytes of its rows
-    for (int64_t t = t0; t < t1; t += kTileR) {
-      const bool first = t == t0;  // later x rows find the block in cache
-      auto tile = [&]<int R>() {
-        scaled_tile<R, int(kPackRows)>(
-            w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][kPackRows]) {
-              const int64_t c0 = g * group_chunks;
-              packed_tile<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks,
-                                first, part);
-            });
-      };
-      static_assert(kTileR == 2, "one or two x rows per tile");
-      if (t1 - t >= 2) {
-        tile.template operator()<2>();
-      } else {
-        tile.template operator()<1>();
-      }
-    }
-  }
-}
-
-// x reordered per chunk to the lane order of bf16 chunks: each chunk of 16 becomes its 8 even
-// then its 8 odd elements. x, xp: [T, K], K a multiple of 16.
-[[maybe_unused]] void permute_x_bf16(const float* x, int64_t t, int64_t k, float* xp) {
-  for (int64_t i = 0; i < t * k; i += 16)
-    for (int64_t j = 0; j < 8; ++j) {
-      xp[i + j] = x[i + 2 * j];
-      xp[i + 8 + j] = x[i + 2 * j + 1];
-    }
-}
-
-// Outer-product tile for the prefill path: y[r, j] += sum_k x[r][k] * panel[k][j] for R rows of
-// x and the kPanel columns of one packed panel, of which the first cols are stored. Each step
-// broadcasts one x value per row against two 8-wide weight vectors: 2R accumulators, 2 + R loads
-// per 2R FMAs and no horizontal sums.
-template <int R>
-inline void outer_tile(const float* x, int64_t ldx, const float* panel, int64_t len, float* y,
-                       int64_t ldy, int64_t cols) {
-#if MOESCOPE_SIMD_AVX2
-  static_assert(kPanel == 16, "two vectors of 8 per panel row");
-  // lo[r], hi[r]: outputs 0-7 and 8-15 of x row r. Every loop over r must be unrolled: an
-  // array indexed at run time needs an address, and GCC then stores it back every step.
-  __m256 lo[R], hi[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
-  for (int64_t k = 0; k < len; ++k) {
-    const __m256 w0 = in_register(_mm256_loadu_ps(panel + k * kPanel));
-    const __m256 w1 = in_register(_mm256_loadu_ps(panel + k * kPanel + 8));
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const __m256 xb = _mm256_broadcast_ss(x + r * ldx + k);
-      lo[r] = _mm256_fmadd_ps(xb, w0, lo[r]);
-      hi[r] = _mm256_fmadd_ps(xb, w1, hi[r]);
-    }
-  }
-  if (cols == kPanel) {
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      float* yr = y + r * ldy;
-      _mm256_storeu_ps(yr, _mm256_add_ps(_mm256_loadu_ps(yr), lo[r]));
-      _mm256_storeu_ps(yr + 8, _mm256_add_ps(_mm256_loadu_ps(yr + 8), hi[r]));
-    }
-  } else {  // the last, partial panel of N
-    alignas(32) float tmp[R][kPanel];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      _mm256_store_ps(tmp[r], lo[r]);
-      _mm256_store_ps(tmp[r] + 8, hi[r]);
-    }
-    for (int r = 0; r < R; ++r)
-      for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += tmp[r][j];
-  }
-#else
-  float acc[R][kPanel] = {};
-  for (int64_t k = 0; k < len; ++k)
-    for (int r = 0; r < R; ++r)
-      for (int j = 0; j < kPanel; ++j) acc[r][j] += x[r * ldx + k] * panel[k * kPanel + j];
-  for (int r = 0; r < R; ++r)
-    for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += acc[r][j];
-#endif
-}
-
-// Calls outer_tile<r> for runtime r in [1, kTileRowsX].
-inline void outer_tile_rows(int64_t r, const float* x, int64_t ldx, const float* panel, int64_t len,
-                            float* y, int64_t ldy, int64_t cols) {
-  static_assert(kTileRowsX == 6, "outer_tile_rows lists every R");
-  switch (r) {
-    case 1:
-      outer_tile<1>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 2:
-      outer_tile<2>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 3:
-      outer_tile<3>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 4:
-      outer_tile<4>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 5:
-      outer_tile<5>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 6:
-      outer_tile<6>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    default:
-      assert(false);
-  }
-}
-
-// panel[k][j] = rows[j][k] for the kPanel rows (kBlockCols apart) and len columns of a block.
-inline void transpose_to_panel(const float* rows, int64_t len, float* panel) {
-  int64_t k = 0;
-#if MOESCOPE_SIMD_AVX2
-  // 8 x 8 tiles: unpack pairs, shuffle quads, swap 128-bit halves (24 shuffles per 64 values).
-  for (; k + 8 <= len; k += 8) {
-    for (int64_t j0 = 0; j0 < kPanel; j0 += 8) {
-      const float* src = rows + j0 * kBlockCols + k;
-      __m256 r[8], t[8], u[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * kBlockCols);
-      for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-      }
-      for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-      }
-      float* dst = panel + k * kPanel + j0;
-      for (int i = 0; i < 4; ++i) {
-        _mm256_storeu_ps(dst + i * kPanel, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-        _mm256_storeu_ps(dst + (i + 4) * kPanel, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-      }
-    }
-  }
-#endif
-  for (; k < len; ++k)
-    for (int64_t j = 0; j < kPanel; ++j) panel[k * kPanel + j] = rows[j * kBlockCols + k];
-}
-
-// Prefill path over y[t0:t1, n0:n1]. W is dequantised one panel (kPanel rows x kBlockCols
-// columns) at a time into a per-thread scratch, transposed to [k][kPanel] so that a step of the
-// tile reads 16 consecutive weights, and reused by every x row.
-void matmul_blocked(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                    int64_t n1, float* y, bool accumulate) {
-  const int64_t K = w.k, N = w.n;
-  thread_local std::vector<float> rows;   // [kPanel, kBlockCols]: the block as stored, f32
-  thread_local std::vector<float> panel;  // [kBlockCols, kPanel]: the block transposed
-  rows.resize(size_t(kPanel * kBlockCols));
-  panel.resize(size_t(kBlockCols * kPanel));
-  // K is split into blocks, so partial sums are added into y: start from zero unless the
-  // caller asked to accumulate.
-  if (!accumulate)
-    for (int64_t t = t0; t < t1; ++t) std::fill(y + t * N + n0, y + t * N + n1, 0.0f);
-
-  for (int64_t nb = n0; nb < n1; nb += kPanel) {
-    const int64_t cols = std::min<int64_t>(kPanel, n1 - nb);
-    for (int64_t kb = 0; kb < K; kb += kBlockCols) {
-      const int64_t len = std::min(K, kb + kBlockCols) - kb;
-      dequantize_block(w, nb, nb + cols, kb, kb + len, rows.data(), kBlockCols);
-      // Rows past N are zero (their sums are discarded).
-      for (int64_t j = cols; j < kPanel; ++j)
-        std::fill(rows.data() + j * kBlockCols, rows.data() + j * kBlockCols + len, 0.0f);
-      transpose_to_panel(rows.data(), len, panel.data());
-      for (int64_t t = t0; t < t1; t += kTileRowsX)
-        outer_tile_rows(std::min<int64_t>(kTileRowsX, t1 - t), x + t * K + kb, K, panel.data(), len,
-                        y + t * N + nb, N, cols);
-    }
-  }
-}
-
-// The direct path over a packed w: full blocks packed, the row-major tail as row-major.
-template <class P>
-void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                          int64_t n1, float* y, bool accumulate) {
-  const int64_t full = w.n / kPackRows * kPackRows;
-  if (n0 < full) {
-    const float* xp = x;
-    if constexpr (P::kPermuted) {
-      // x rows [t0, t1) in the chunks' lane order, at their own row offsets. A thread reorders
-      // only the rows it multiplies: T x K values against its share of N x K weights.
-      thread_local std::vector<float> permuted;
-      const int64_t K = w.k;
-      if (permuted.size() < size_t(t1 * K)) permuted.resize(size_t(t1 * K));
-      permute_x_bf16(x + t0 * K, t1 - t0, K, permuted.data() + t0 * K);
-      xp = permuted.data();
-    }
-    matmul_packed<P>(xp, t0, t1, w, n0, std::min(n1, full), y, accumulate);
-  }
-  if (n1 > full) matmul_direct<typename P::L>(x, t0, t1, w, std::max(n0, full), n1, y, accumulate);
-}
-
-// y[t0:t1, n0:n1]; n0 is a multiple of kPackRows when w is packed.
-void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                  int64_t n1, float* y, bool accumulate) {
-  if (t1 - t0 > kDirectMaxT) {
-    matmul_blocked(x, t0, t1, w, n0, n1, y, accumulate);
-    return;
-  }
-  const bool packed = w.layout == WeightLayout::Packed4;
-  switch (w.dtype) {
-    case DType::F32:
-      if (packed) return matmul_direct_packed<ChunkF32>(x, t0, t1, w, n0, n1, y, accumulate);
-      return matmul_direct<simd::LoadF32>(x, t0, t1, w, n0, n1, y, accumulate);
-    case DType::BF16:
-      if (packed) return matmul_direct_packed<ChunkBF16>(x, t0, t1, w, n0, n1, y, accumulate);
-      return matmul_direct<simd::LoadBF16>(x, t0, t1, w, n0, n1, y, accumulate);
-    case DType::F16:
-      if (packed) return matmul_direct_packed<ChunkF16>(x, t0, t1, w, n0, n1, y, accumulate);
-      return matmul_direct<simd::LoadF16>(x, t0, t1, w, n0, n1, y, accumulate);
-    case DType::I8:
-      if (packed) return matmul_direct_packed<ChunkI8>(x, t0, t1, w, n0, n1, y, accumulate);
-      return matmul_direct<simd::LoadI8>(x, t0, t1, w, n0, n1, y, accumulate);
-    case DType::F8_E4M3:
-      if (packed) return matmul_direct_packed<ChunkF8E4M3>(x, t0, t1, w, n0, n1, y, accumulate);
-      return matmul_direct<simd::LoadF8E4M3>(x, t0, t1, w, n0, n1, y, accumulate);
-    default:
-      assert(false && "matmul weights are F32, BF16, F16, I8 or F8_E4M3");
-  }
-}
 
 }  // namespace
 
@@ -620,6 +102,14 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
     if (!accumulate) std::fill(y, y + t * N, 0.0f);
     return;
   }
+  const Isa isa = active_isa();
+#if defined(__x86_64__)
+  if (const MatmulOutput out{&w, y}; amx_takes(isa, t, {&out, 1})) {
+    matmul_amx(x, t, {&out, 1}, pool, accumulate);
+    return;
+  }
+#endif
+  const MatmulRangeFn matmul_range = range_for(isa);
   const int threads = pool ? pool->size() : 1;
   if (threads == 1 || t * N * K < kMinParallel) {
     matmul_range(x, 0, t, w, 0, N, y, accumulate);
@@ -640,6 +130,14 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
 
 void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> outs,
                      ThreadPool* pool) {
+  const Isa isa = active_isa();
+#if defined(__x86_64__)
+  if (!outs.empty() && outs[0].w->k > 0 && amx_takes(isa, t, outs)) {
+    matmul_amx(x, t, outs, pool, false);
+    return;
+  }
+#endif
+  const MatmulRangeFn matmul_range = range_for(isa);
   const int threads = pool ? pool->size() : 1;
   int64_t total_blocks = 0, work = 0;
   for (const MatmulOutput& o : outs) {

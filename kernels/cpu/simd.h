@@ -17,7 +17,15 @@
 #define MOESCOPE_SIMD_AVX2 0
 #endif
 
+// Sources built for a wider instruction set than the baseline (matmul_variants.h) name their
+// variant, so that these inline functions, compiled there for wider registers, keep names of
+// their own: the linker never merges them with the baseline's copies.
+#ifndef MOESCOPE_KERNELS_VARIANT
+#define MOESCOPE_KERNELS_VARIANT isa_baseline
+#endif
+
 namespace moescope::kernels::simd {
+inline namespace MOESCOPE_KERNELS_VARIANT {
 
 #if MOESCOPE_SIMD_AVX2
 
@@ -214,4 +222,5 @@ inline void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+}  // namespace MOESCOPE_KERNELS_VARIANT
 }  // namespace moescope::kernels::simd

@@ -1,6 +1,7 @@
 // CPU kernel benchmarks (Google Benchmark): matmul at K = N = 1024 for F32, BF16 and I8 weights,
-// decode (T = 1) and prefill (T = 64), on 1 and 2 threads; attention for one decode step over a
-// long cache.
+// decode (T = 1) and prefill (T = 64, 128: an expert's share of a 512-token prompt), on 1 and 2
+// threads, on every instruction-set variant this CPU runs (isa.h); attention for one decode step
+// over a long cache.
 //
 // Build and run: ninja -C build bench_kernels && ./build/tests/bench/bench_kernels
 // (on a busy machine add --benchmark_repetitions=10 and read the _median rows).
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -51,9 +53,15 @@ Weights make_weights(DType dtype) {
   return o;
 }
 
-// state.range(0) = T, state.range(1) = threads.
+// state.range(0) = T, state.range(1) = threads, state.range(2) = the Isa.
 template <DType kDtype>
 void BM_Matmul(benchmark::State& state) {
+  const Isa isa = Isa(state.range(2));
+  if (isa > detected_isa()) {
+    state.SkipWithError("this instruction set is not available here");
+    return;
+  }
+  ScopedIsa scoped(isa);
   const int64_t t = state.range(0);
   ThreadPool pool(int(state.range(1)));
   Weights weights = make_weights(kDtype);
@@ -75,9 +83,11 @@ void BM_Matmul(benchmark::State& state) {
 }
 
 void matmul_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"T", "threads"});
-  for (int64_t t : {1, 64})
-    for (int64_t threads : {1, 2}) b->Args({t, threads});
+  b->ArgNames({"T", "threads", "isa"});
+  for (int64_t t : {1, 64, 128})
+    for (int64_t threads : {1, 2})
+      for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx})
+        if (isa <= detected_isa()) b->Args({t, threads, int64_t(isa)});
   b->UseRealTime();  // several threads work; the caller's CPU time alone would mislead
 }
 

@@ -1,6 +1,6 @@
 // matmul against matmul_ref for every weight dtype, scale grouping, decode and prefill shapes
 // (odd K and N, K past one cache block), thread counts 1 and 3, with and without accumulate, in
-// both weight layouts.
+// both weight layouts, on every instruction-set variant this CPU runs (isa.h; the others skip).
 // The reference reads the same dequantised weights (WeightMatrix::at) and sums in double, so
 // the only difference is f32 summation order: the F32 kernel tolerance applies to every dtype.
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/reference/reference.h"
 #include "kernels/cpu/weight_packing.h"
@@ -31,15 +32,16 @@ struct Shape {
 };
 
 // Shapes for both paths: T <= 16 converts weights in registers (decode, short prompts), larger T
-// packs W into panels (prefill). K values are odd or not multiples of 8/16, and 530/1100 cross
-// the 256-column panel block with a ragged end; N values leave partial register tiles and
-// panels. With 3 threads, {1, 1024, 512} and {20, 520, 256} split N, {64, 300, 8} and
+// packs W into panels (prefill; on the AMX path when N >= 32, with T, K and N past its 16-row,
+// 32-column and 256 x 256 panel blocks: {33, 600, 300}). K values are odd or not multiples of 8/16,
+// and 530/1100 cross the 256-column panel block with a ragged end; N values leave partial register
+// tiles and panels. With 3 threads, {1, 1024, 512} and {20, 520, 256} split N, {64, 300, 8} and
 // {40, 300, 8} split T (N too small to share) into chunks on either path. K values are
 // multiples of 4 where the case uses G = 4 (see shape_ok).
 const Shape kShapes[] = {{1, 64, 16},    {1, 67, 13},   {2, 132, 37},   {3, 1000, 50}, {4, 8, 9},
                          {5, 33, 7},     {1, 1, 1},     {16, 257, 41},  {17, 257, 41}, {7, 530, 19},
                          {64, 1100, 70}, {9, 520, 256}, {20, 520, 256}, {64, 300, 8},  {40, 300, 8},
-                         {1, 1024, 512}, {23, 19, 3}};
+                         {1, 1024, 512}, {23, 19, 3},   {33, 600, 300}};
 
 bool shape_ok(const Shape& s, const WeightCase& c) {
   return c.groups <= 1 || s.k % c.groups == 0;
@@ -76,71 +78,128 @@ const WeightCase kCases[] = {{DType::F32, 0},     {DType::BF16, 0},   {DType::F1
                              {DType::I8, 1},      {DType::I8, 4},     {DType::F8_E4M3, 0},
                              {DType::F8_E4M3, 1}, {DType::F8_E4M3, 4}};
 
-class MatmulTest : public testing::TestWithParam<WeightCase> {};
+const Isa kIsas[] = {Isa::Portable, Isa::Avx2, Isa::Avx512, Isa::Amx};
+
+// Runs the test on its variant, or skips when this CPU does not have it.
+#define USE_ISA(isa)                                                                          \
+  if ((isa) > detected_isa())                                                                 \
+    GTEST_SKIP() << isa_name(isa) << " is not available here (" << cpu_feature_list() << ")"; \
+  ScopedIsa scoped_isa(isa)
+
+class MatmulTest : public testing::TestWithParam<std::tuple<WeightCase, Isa>> {
+ protected:
+  const WeightCase& weights() const { return std::get<0>(GetParam()); }
+  Isa isa() const { return std::get<1>(GetParam()); }
+};
 
 TEST_P(MatmulTest, MatchesReference) {
+  USE_ISA(isa());
   uint32_t seed = 100;
   for (const Shape& s : kShapes) {
-    if (!shape_ok(s, GetParam())) continue;
-    for (int threads : {1, 3}) check(GetParam(), s, threads, false, seed++);
+    if (!shape_ok(s, weights())) continue;
+    for (int threads : {1, 3}) check(weights(), s, threads, false, seed++);
   }
 }
 
 TEST_P(MatmulTest, AccumulatesIntoY) {
+  USE_ISA(isa());
   uint32_t seed = 500;
   for (const Shape& s : kShapes) {
-    if (!shape_ok(s, GetParam())) continue;
-    check(GetParam(), s, 3, true, seed++);
+    if (!shape_ok(s, weights())) continue;
+    check(weights(), s, 3, true, seed++);
   }
 }
 
 // Packed weights (every path: packed blocks, the row-major tail, prefill from packed blocks).
 TEST_P(MatmulTest, PackedMatchesReference) {
+  USE_ISA(isa());
   uint32_t seed = 700;
   for (const Shape& s : kPackedShapes)
     for (int threads : {1, 3})
-      for (bool accumulate : {false, true}) check(GetParam(), s, threads, accumulate, seed++, true);
+      for (bool accumulate : {false, true}) check(weights(), s, threads, accumulate, seed++, true);
 }
 
 TEST_P(MatmulTest, NullPoolRunsInline) {
-  check(GetParam(), {6, 132, 20}, 0, false, 900);
+  USE_ISA(isa());
+  check(weights(), {6, 132, 20}, 0, false, 900);
+  check(weights(), {40, 132, 40}, 0, false, 901);
 }
 
-INSTANTIATE_TEST_SUITE_P(Dtypes, MatmulTest, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<WeightCase>& info) {
-                           return std::string(dtype_name(info.param.dtype)) + "_G" +
-                                  std::to_string(info.param.groups);
+INSTANTIATE_TEST_SUITE_P(DtypesIsas, MatmulTest,
+                         testing::Combine(testing::ValuesIn(kCases), testing::ValuesIn(kIsas)),
+                         [](const testing::TestParamInfo<std::tuple<WeightCase, Isa>>& info) {
+                           const WeightCase& c = std::get<0>(info.param);
+                           return std::string(dtype_name(c.dtype)) + "_G" +
+                                  std::to_string(c.groups) + "_" +
+                                  isa_name(std::get<1>(info.param));
                          });
+
+// W = I (bf16): every output is one product x * 1, so each variant must return x exactly, whatever
+// the bits of x (the AMX path splits x into three bf16 parts: 24 significant bits in all). Rows
+// of x hold values with every mantissa bit set, powers of two, tiny and huge normals.
+TEST(Matmul, IdentityWeightsGiveXExactlyOnEveryVariant) {
+  const int64_t n = 64, t = 40;
+  std::vector<uint16_t> eye(size_t(n * n), 0);
+  for (int64_t i = 0; i < n; ++i) eye[size_t(i * n + i)] = f32_to_bf16(1.0f);
+  WeightMatrix w;
+  w.dtype = DType::BF16;
+  w.data = eye.data();
+  w.n = w.k = n;
+  std::vector<float> x = test::random_floats(size_t(t * n), 77);
+  const float specials[] = {1.0f + 0x1p-23f,
+                            -(2.0f - 0x1p-23f),
+                            0x1.fffffep-100f,
+                            0x1.abcdefp+90f,
+                            3.0f,
+                            0x1p-120f,
+                            -0x1.000002p+3f,
+                            0.1f};
+  for (size_t i = 0; i < std::size(specials); ++i) x[i * 7] = specials[i];
+  for (Isa isa : kIsas) {
+    if (isa > detected_isa()) continue;
+    SCOPED_TRACE(isa_name(isa));
+    ScopedIsa scoped(isa);
+    for (int64_t rows : {int64_t(1), t}) {
+      std::vector<float> y(size_t(rows * n), -1.0f);
+      matmul(x.data(), rows, w, y.data(), nullptr);
+      for (size_t i = 0; i < y.size(); ++i) ASSERT_EQ(y[i], x[i]) << "element " << i;
+    }
+  }
+}
 
 // Several products of one x in one loop: each output as matmul_ref gives it, for decode and
 // prefill, row-major and packed, the outputs' row blocks shared across 1 and 3 threads.
 TEST(Matmul, SharedXMatchesOneMatmulEach) {
   const int64_t k = 256;
-  const int64_t ns[] = {130, 16, 37};  // block ends inside each output
-  for (int64_t t : {1, 3, 40})
-    for (bool packed : {false, true})
-      for (int threads : {1, 3}) {
-        SCOPED_TRACE(testing::Message()
-                     << "T=" << t << " packed=" << packed << " threads=" << threads);
-        std::vector<test::OwnedWeights> ws;
-        std::vector<std::vector<float>> ys, wants;
-        std::vector<MatmulOutput> outs;
-        const std::vector<float> x = test::random_floats(size_t(t * k), 31);
-        for (int i = 0; i < 3; ++i) {
-          ws.push_back(test::random_weights(DType::BF16, ns[i], k, 0, 40 + i));
-          if (packed) ws.back().w = pack_weights(ws.back().w, ws.back().bytes.data());
-          wants.emplace_back(size_t(t * ns[i]));
-          ref::matmul_ref(x.data(), t, ws.back().w, wants.back().data(), false);
-          ys.emplace_back(size_t(t * ns[i]), 123.0f);  // overwritten, not accumulated into
+  const int64_t ns[] = {130, 16, 37};  // block ends inside each output (16: not on the AMX path)
+  for (Isa isa : kIsas) {
+    if (isa > detected_isa()) continue;
+    ScopedIsa scoped(isa);
+    for (int64_t t : {1, 3, 40})
+      for (bool packed : {false, true})
+        for (int threads : {1, 3}) {
+          SCOPED_TRACE(testing::Message() << isa_name(isa) << " T=" << t << " packed=" << packed
+                                          << " threads=" << threads);
+          std::vector<test::OwnedWeights> ws;
+          std::vector<std::vector<float>> ys, wants;
+          std::vector<MatmulOutput> outs;
+          const std::vector<float> x = test::random_floats(size_t(t * k), 31);
+          for (int i = 0; i < 3; ++i) {
+            ws.push_back(test::random_weights(DType::BF16, ns[i], k, 0, 40 + i));
+            if (packed) ws.back().w = pack_weights(ws.back().w, ws.back().bytes.data());
+            wants.emplace_back(size_t(t * ns[i]));
+            ref::matmul_ref(x.data(), t, ws.back().w, wants.back().data(), false);
+            ys.emplace_back(size_t(t * ns[i]), 123.0f);  // overwritten, not accumulated into
+          }
+          for (int i = 0; i < 3; ++i) outs.push_back({&ws[size_t(i)].w, ys[size_t(i)].data()});
+          ThreadPool pool(threads);
+          matmul_shared_x(x.data(), t, outs, &pool);
+          for (int i = 0; i < 3; ++i)
+            EXPECT_TRUE(all_close(ys[size_t(i)].data(), wants[size_t(i)].data(),
+                                  ys[size_t(i)].size(), tolerance_for(DType::F32, Level::Kernel),
+                                  "output " + std::to_string(i)));
         }
-        for (int i = 0; i < 3; ++i) outs.push_back({&ws[size_t(i)].w, ys[size_t(i)].data()});
-        ThreadPool pool(threads);
-        matmul_shared_x(x.data(), t, outs, &pool);
-        for (int i = 0; i < 3; ++i)
-          EXPECT_TRUE(all_close(ys[size_t(i)].data(), wants[size_t(i)].data(), ys[size_t(i)].size(),
-                                tolerance_for(DType::F32, Level::Kernel),
-                                "output " + std::to_string(i)));
-      }
+  }
 }
 
 // Scales also apply to float weights when present (the contract of WeightMatrix::scales).

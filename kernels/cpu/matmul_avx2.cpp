@@ -1,0 +1,3 @@
+// The matmul kernels (matmul_kernels.h) built for the avx2 variant (flags and namespace from
+// kernels/CMakeLists.txt).
+#include "kernels/cpu/matmul_kernels.h"

@@ -1,0 +1,80 @@
+// Internal to kernels/cpu: the matmul kernels built once per instruction set (isa.h), and what
+// matmul.cpp, which chooses among them at run time, shares with them.
+//
+// matmul_kernels.h holds the kernels; matmul_portable.cpp, matmul_avx2.cpp and matmul_avx512.cpp
+// each compile it with their own flags into their own namespace (isa_portable, isa_avx2,
+// isa_avx512), and matmul_amx.cpp adds the AMX prefill path. A variant's code must live in its
+// namespace or have internal linkage: an inline function or template instantiation shared by name
+// with another object file would be merged by the linker with one of the copies, possibly one
+// compiled for wider registers than this CPU has (tests/kernels/check_variant_symbols.sh).
+//
+// Shape legend: T tokens (rows of x and y), K input features, N output features (rows of W).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/matmul.h"
+
+namespace moescope::kernels {
+
+// T above which matmul takes the prefill (blocked) path instead of converting weights in
+// registers; measured: packing W costs about as much as ~20 rows of in-register conversion.
+constexpr int64_t kDirectMaxT = 16;
+// Threads split N into units of kBlockRows rows (a multiple of Packed4's four rows).
+constexpr int64_t kBlockRows = 16;
+// T*N*K multiply-adds below which waking threads costs more than it saves.
+constexpr int64_t kMinParallel = 1 << 16;
+
+// A per-thread f32 buffer of at least n floats, one per slot (kept between calls). Defined
+// once, in the baseline object, so that no variant instantiates std::vector.
+enum class ScratchSlot { Panel, PanelT, PermutedX, AmxX, AmxPanel, AmxC, Count };
+float* matmul_scratch(ScratchSlot slot, size_t n);
+
+// y[t0:t1, n0:n1] = (or += when accumulate) x[t0:t1] . W[n0:n1]^T on the calling thread; n0 is a
+// multiple of four when w is packed.
+using MatmulRangeFn = void (*)(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w,
+                               int64_t n0, int64_t n1, float* y, bool accumulate);
+
+namespace isa_portable {
+void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                  int64_t n1, float* y, bool accumulate);
+}
+
+#if defined(__x86_64__)
+namespace isa_avx2 {
+void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                  int64_t n1, float* y, bool accumulate);
+}
+namespace isa_avx512 {
+void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
+                  int64_t n1, float* y, bool accumulate);
+}
+
+// The AMX prefill path (matmul_amx.cpp). x is split once per call into three bf16 parts
+// (hi + mid + lo = x to f32 precision), and W's elements, exact in bf16, are multiplied against
+// each part on the tile unit with f32 accumulation.
+namespace isa_amx {
+// x split for the tiles: three parts of [Tp, Kp] bf16, Tp = T rounded up to 16, Kp = K rounded
+// up to 32, zero padded.
+struct SplitX {
+  uint16_t* parts = nullptr;  // [3][Tp][Kp]
+  int64_t t = 0, tp = 0, k = 0, kp = 0;
+};
+// Whether the AMX path computes w: BF16, I8 or F8_E4M3 elements (exact in bf16), N >= 32, and
+// scale groups (when G > 1) of a multiple of 32 columns.
+bool supports(const WeightMatrix& w);
+// Bytes of the parts for T x K.
+size_t split_bytes(int64_t t, int64_t k);
+// The parts of a T x K x in buf (split_bytes(t, k) bytes).
+SplitX split_layout(int64_t t, int64_t k, uint16_t* buf);
+// Writes rows [t0, t1) of x's parts (the padding columns too); the call that reaches T zeroes
+// the padding rows [T, Tp).
+void split_rows(const float* x, const SplitX& s, int64_t t0, int64_t t1);
+// y[0:T, n0:n1] = (or += when accumulate) x . W[n0:n1]^T on the calling thread.
+void matmul_range(const SplitX& x, const WeightMatrix& w, int64_t n0, int64_t n1, float* y,
+                  bool accumulate);
+}  // namespace isa_amx
+#endif
+
+}  // namespace moescope::kernels

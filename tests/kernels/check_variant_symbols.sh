@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Checks that every external symbol an instruction-set variant of the kernels defines lies in its
+# own namespace (kernels/cpu/matmul_variants.h). An inline function or template instantiation
+# defined under a shared name (std::vector<float>::resize, a header's inline helper) is merged by
+# the linker with the other objects' copies, so code compiled for AVX-512 could end up called on
+# a CPU without it. Usage: check_variant_symbols.sh OBJECT...
+#   matmul_<variant>.cpp.o may define only moescope::kernels::isa_<variant>:: and
+#   moescope::kernels::simd::isa_<variant>:: names.
+set -euo pipefail
+status=0
+checked=0
+for object in "$@"; do
+  name=$(basename "$object")
+  [[ $name =~ ^matmul_([a-z0-9]+)\.cpp\.o$ ]] || continue
+  variant=${BASH_REMATCH[1]}
+  checked=$((checked + 1))
+  # Defined symbols other than local ones (nm prints those in lower case, but for weak ones,
+  # which 'w'/'v' are not here: --defined-only leaves only defined weak symbols, W/V/u).
+  while read -r _ type symbol; do
+    case $type in
+      [a-z]) [[ $type == [vwu] ]] || continue ;;
+    esac
+    case $symbol in
+      "moescope::kernels::isa_${variant}::"* | "moescope::kernels::simd::isa_${variant}::"*) ;;
+      DW.ref.__gxx_personality_v0) ;;  # the C++ runtime's, the same in every object
+      *)
+        echo "$name: '$symbol' ($type) is defined outside moescope::kernels::isa_${variant}"
+        status=1
+        ;;
+    esac
+  done < <(nm -C --defined-only "$object")
+done
+if ((checked == 0)); then
+  echo "no variant objects (matmul_<variant>.cpp.o) among the arguments"
+  exit 1
+fi
+((status == 0)) && echo "$checked variant objects: every external symbol in its own namespace"
+exit $status
