@@ -16,6 +16,12 @@
 #else
 #define MOESCOPE_SIMD_AVX2 0
 #endif
+// The avx512 and amx variants (matmul_variants.h) also load 16 elements into 16 f32 lanes.
+#if MOESCOPE_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+#define MOESCOPE_SIMD_AVX512 1
+#else
+#define MOESCOPE_SIMD_AVX512 0
+#endif
 
 // Sources built for a wider instruction set than the baseline (matmul_variants.h) name their
 // variant, so that these inline functions, compiled there for wider registers, keep names of
@@ -51,7 +57,15 @@ struct LoadBF16 {
     __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
   }
-  static float scalar(const uint16_t* p) { return bf16_to_f32(*p); }
+#if MOESCOPE_SIMD_AVX512
+  static __m512 load16(const uint16_t* p) {
+    __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+#endif
+  static float scalar(const uint16_t* p) {
+    return bf16_to_f32(*p);
+  }
 };
 
 struct LoadF16 {
@@ -70,6 +84,11 @@ struct LoadF16 {
   static float scalar(const uint16_t* p) {
     return f16_to_f32(*p);
   }
+#if MOESCOPE_SIMD_AVX512
+  static __m512 load16(const uint16_t* p) {
+    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  }
+#endif
 };
 
 struct LoadI8 {
@@ -78,7 +97,15 @@ struct LoadI8 {
     __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
   }
-  static float scalar(const int8_t* p) { return float(*p); }
+#if MOESCOPE_SIMD_AVX512
+  static __m512 load16(const int8_t* p) {
+    return _mm512_cvtepi32_ps(
+        _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  }
+#endif
+  static float scalar(const int8_t* p) {
+    return float(*p);
+  }
 };
 
 struct LoadF8E4M3 {
@@ -102,7 +129,14 @@ struct LoadF8E4M3 {
     __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
     return _mm256_or_ps(r, _mm256_castsi256_ps(sign));
   }
-  static float scalar(const uint8_t* p) { return fp8_e4m3_to_f32(*p); }
+#if MOESCOPE_SIMD_AVX512
+  static __m512 load16(const uint8_t* p) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(load8(p)), load8(p + 8), 1);
+  }
+#endif
+  static float scalar(const uint8_t* p) {
+    return fp8_e4m3_to_f32(*p);
+  }
 };
 
 // e^x in 8 lanes: Cephes' expf (n = round(x log2 e), r = x - n ln2 in two parts, degree-6
