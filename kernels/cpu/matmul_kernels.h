@@ -39,15 +39,51 @@ namespace {
 // Decode path: dot-product register tile of kTileR x rows by kTileC W rows.
 constexpr int kTileR = 2;
 constexpr int kTileC = 4;
-// Prefill path: outer-product tile of kTileRowsX x rows by one packed panel of kPanel W rows,
-// over kBlockCols columns at a time (panel 16 x 256 f32 = 16 KiB, half of L1).
+// Prefill path: outer-product tile of kTileRowsX x rows by one packed panel of kPanel W rows
+// (two vectors), over kBlockCols columns at a time (a panel of 16 KiB, a third of L1).
+#if MOESCOPE_SIMD_AVX512
+// 12 rows x 2 vectors of 16: 24 accumulators of the 32 registers.
+constexpr int kTileRowsX = 12;
+constexpr int64_t kPanel = 32;
+constexpr int64_t kBlockCols = 128;
+struct OuterVec {
+  using V = __m512;
+  static constexpr int64_t kLanes = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+};
+#else
+// 6 rows x 2 vectors of 8: 12 accumulators of the 16 registers.
 constexpr int kTileRowsX = 6;
 constexpr int64_t kPanel = 16;
 constexpr int64_t kBlockCols = 256;
+#if MOESCOPE_SIMD_AVX2
+struct OuterVec {
+  using V = __m256;
+  static constexpr int64_t kLanes = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const float* p) { return _mm256_loadu_ps(p); }
+  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
+};
+#endif
+#endif
 // How far ahead (bytes) the direct path prefetches W: a few DRAM latencies of reading.
 constexpr int64_t kPrefetchBytes = 4096;
 constexpr int64_t kMaxPrefetchTileBytes = 8192;
 
+#if MOESCOPE_SIMD_AVX512
+inline __m512 in_register(__m512 v) {
+  __asm__("" : "+v"(v));
+  return v;
+}
+#endif
 #if MOESCOPE_SIMD_AVX2
 // Returns v, which must now live in a register. Without this GCC folds a loaded vector into
 // every FMA that uses it as a memory operand, so the 2 x 4 tile issues 10 loads per 8 FMAs
@@ -486,41 +522,44 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 
 // Outer-product tile for the prefill path: y[r, j] += sum_k x[r][k] * panel[k][j] for R rows of
 // x and the kPanel columns of one packed panel, of which the first cols are stored. Each step
-// broadcasts one x value per row against two 8-wide weight vectors: 2R accumulators, 2 + R loads
-// per 2R FMAs and no horizontal sums.
+// broadcasts one x value per row against two weight vectors (OuterVec: 8 or 16 lanes): 2R
+// accumulators, 2 + R loads per 2R FMAs and no horizontal sums.
 template <int R>
 inline void outer_tile(const float* x, int64_t ldx, const float* panel, int64_t len, float* y,
                        int64_t ldy, int64_t cols) {
 #if MOESCOPE_SIMD_AVX2
-  static_assert(kPanel == 16, "two vectors of 8 per panel row");
-  // lo[r], hi[r]: outputs 0-7 and 8-15 of x row r. Every loop over r must be unrolled: an
+  using O = OuterVec;
+  using V = O::V;
+  constexpr int64_t L = O::kLanes;
+  static_assert(kPanel == 2 * L, "two vectors per panel row");
+  // lo[r], hi[r]: outputs 0..L-1 and L..2L-1 of x row r. Every loop over r must be unrolled: an
   // array indexed at run time needs an address, and GCC then stores it back every step.
-  __m256 lo[R], hi[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm256_setzero_ps();
+  V lo[R], hi[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = O::zero();
   for (int64_t k = 0; k < len; ++k) {
-    const __m256 w0 = in_register(_mm256_loadu_ps(panel + k * kPanel));
-    const __m256 w1 = in_register(_mm256_loadu_ps(panel + k * kPanel + 8));
-#pragma GCC unroll 8
+    const V w0 = in_register(O::load(panel + k * kPanel));
+    const V w1 = in_register(O::load(panel + k * kPanel + L));
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const __m256 xb = _mm256_broadcast_ss(x + r * ldx + k);
-      lo[r] = _mm256_fmadd_ps(xb, w0, lo[r]);
-      hi[r] = _mm256_fmadd_ps(xb, w1, hi[r]);
+      const V xb = O::broadcast(x + r * ldx + k);
+      lo[r] = O::fmadd(xb, w0, lo[r]);
+      hi[r] = O::fmadd(xb, w1, hi[r]);
     }
   }
   if (cols == kPanel) {
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
       float* yr = y + r * ldy;
-      _mm256_storeu_ps(yr, _mm256_add_ps(_mm256_loadu_ps(yr), lo[r]));
-      _mm256_storeu_ps(yr + 8, _mm256_add_ps(_mm256_loadu_ps(yr + 8), hi[r]));
+      O::store(yr, O::add(O::load(yr), lo[r]));
+      O::store(yr + L, O::add(O::load(yr + L), hi[r]));
     }
   } else {  // the last, partial panel of N
-    alignas(32) float tmp[R][kPanel];
-#pragma GCC unroll 8
+    alignas(64) float tmp[R][kPanel];
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      _mm256_store_ps(tmp[r], lo[r]);
-      _mm256_store_ps(tmp[r] + 8, hi[r]);
+      O::store(tmp[r], lo[r]);
+      O::store(tmp[r] + L, hi[r]);
     }
     for (int r = 0; r < R; ++r)
       for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += tmp[r][j];
@@ -535,32 +574,15 @@ inline void outer_tile(const float* x, int64_t ldx, const float* panel, int64_t 
 #endif
 }
 
-// Calls outer_tile<r> for runtime r in [1, kTileRowsX].
+// Calls outer_tile<r> for runtime r in [R, kTileRowsX].
+template <int R = 1>
 inline void outer_tile_rows(int64_t r, const float* x, int64_t ldx, const float* panel, int64_t len,
                             float* y, int64_t ldy, int64_t cols) {
-  static_assert(kTileRowsX == 6, "outer_tile_rows lists every R");
-  switch (r) {
-    case 1:
-      outer_tile<1>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 2:
-      outer_tile<2>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 3:
-      outer_tile<3>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 4:
-      outer_tile<4>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 5:
-      outer_tile<5>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    case 6:
-      outer_tile<6>(x, ldx, panel, len, y, ldy, cols);
-      return;
-    default:
-      assert(false);
+  if constexpr (R < kTileRowsX) {
+    if (r != R) return outer_tile_rows<R + 1>(r, x, ldx, panel, len, y, ldy, cols);
   }
+  assert(r == R);
+  outer_tile<R>(x, ldx, panel, len, y, ldy, cols);
 }
 
 // panel[k][j] = rows[j][k] for the kPanel rows (kBlockCols apart) and len columns of a block.
