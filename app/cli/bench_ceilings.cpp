@@ -3,8 +3,10 @@
 //   read bandwidth  = array bytes / seconds to sum a large array (10^9 bytes per GB); the array
 //                     is several times any last-level cache, read as 64-bit integers so the
 //                     reduction vectorises without reassociating floats
-//   GEMM rate       = 2 T K N / seconds of kernels::matmul F32 on y[T, N] = x[T, K] W^T,
-//                     T = 256, K = N = 1024 (10^9 flops per GFLOP)
+//   GEMM rate       = 2 T K N / seconds of kernels::matmul on y[T, N] = x[T, K] W^T,
+//                     T = 256, K = N = 1024 (10^9 flops per GFLOP), with F32 weights and with
+//                     BF16 weights (the AMX path where the CPU has it), in the kernels' active
+//                     instruction set
 #include "app/cli/bench_ceilings.h"
 
 #include <atomic>
@@ -19,6 +21,8 @@
 #include "engine/core/error.h"
 #include "engine/session/machine_info.h"
 #include "inspectors/analysis/ceilings.h"
+#include "kernels/cpu/dtype.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -59,15 +63,20 @@ double read_gbps(const std::vector<uint64_t>& a, int threads) {
   return best;
 }
 
-double gemm_gflops(int threads, int64_t T, int64_t K, int64_t N) {
+double gemm_gflops(int threads, int64_t T, int64_t K, int64_t N, kernels::DType dtype) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> w(size_t(N * K)), x(size_t(T * K)), y(size_t(T * N));
   for (float& v : w) v = normal(rng);
   for (float& v : x) v = normal(rng);
+  std::vector<uint16_t> w16;
+  if (dtype == kernels::DType::BF16) {
+    w16.resize(w.size());
+    kernels::convert_from_f32(w.data(), dtype, w16.data(), w.size());
+  }
   kernels::WeightMatrix wm;
-  wm.dtype = kernels::DType::F32;
-  wm.data = w.data();
+  wm.dtype = dtype;
+  wm.data = w16.empty() ? static_cast<const void*>(w.data()) : w16.data();
   wm.n = N;
   wm.k = K;
   kernels::ThreadPool pool(threads);
@@ -99,7 +108,9 @@ int bench_ceilings(Args& args) {
     c.read_gbps_one_thread = read_gbps(a, 1);
     c.read_gbps = threads > 1 ? read_gbps(a, threads) : c.read_gbps_one_thread;
   }
-  c.gemm_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n);
+  c.gemm_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::F32);
+  c.gemm_bf16_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::BF16);
+  c.isa = kernels::isa_name(kernels::active_isa());
   const nlohmann::json machine = nlohmann::json::parse(machine_json(threads));
   c.cpu = machine.value("cpu", "");
   c.host = machine.value("host", "");
@@ -114,9 +125,10 @@ int bench_ceilings(Args& args) {
     std::printf("ceilings of %s (%s), saved to %s\n", c.host.c_str(), c.cpu.c_str(), path.c_str());
     std::printf("  memory read, %lld MiB array:  %8.1f GB/s (1 thread)  %8.1f GB/s (%d threads)\n",
                 (long long)array_mb, c.read_gbps_one_thread, c.read_gbps, threads);
-    std::printf("  GEMM f32 T=%lld K=%lld N=%lld:   %8.1f GFLOP/s (%d threads)\n",
+    std::printf("  GEMM f32 T=%lld K=%lld N=%lld:   %8.1f GFLOP/s (%d threads, %s kernels)\n",
                 (long long)c.gemm_t, (long long)c.gemm_k, (long long)c.gemm_n, c.gemm_gflops,
-                threads);
+                threads, c.isa.c_str());
+    std::printf("  GEMM bf16 weights, same shape:     %8.1f GFLOP/s\n", c.gemm_bf16_gflops);
   }
   return 0;
 }

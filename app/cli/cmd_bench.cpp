@@ -27,6 +27,7 @@
 #include "engine/weights/synthetic_weights.h"
 #include "inspectors/analysis/ceilings.h"
 #include "inspectors/analysis/percentiles.h"
+#include "kernels/cpu/isa.h"
 
 namespace moescope::app {
 
@@ -79,16 +80,22 @@ std::optional<inspectors::MachineCeilings> ceilings(const std::optional<std::str
 }
 
 // The ceilings for this thread count: the read bandwidth measured with one thread or with the
-// ceilings' thread count, and the GEMM rate scaled linearly by threads (compute-bound).
+// ceilings' thread count, and the GEMM rate of the weights' kind (f32, or the bf16 rate for the
+// 16- and 8-bit weights, which take the same path where the CPU has AMX) scaled linearly by
+// threads (compute-bound).
 struct Peaks {
   double read_gbps = 0, gemm_gflops = 0;
+  const char* gemm_kind = "";
   std::string note;
 };
 
-Peaks peaks_for(const inspectors::MachineCeilings& c, int threads) {
+Peaks peaks_for(const inspectors::MachineCeilings& c, int threads, const std::string& dtype) {
   Peaks p;
   p.read_gbps = threads == 1 ? c.read_gbps_one_thread : c.read_gbps;
-  p.gemm_gflops = c.gemm_gflops * double(threads) / double(std::max(1, c.threads));
+  const bool bf16 = dtype != "f32" && dtype != "F32" && c.gemm_bf16_gflops > 0;
+  p.gemm_kind = bf16 ? "bf16 " : "";
+  p.gemm_gflops = (bf16 ? c.gemm_bf16_gflops : c.gemm_gflops) * double(threads) /
+                  double(std::max(1, c.threads));
   if (threads != 1 && threads != c.threads)
     p.note = cat("ceilings measured with ", c.threads, " threads");
   return p;
@@ -124,6 +131,7 @@ void print_breakdown(const char* phase, const PhaseBreakdown& b, int top) {
 }  // namespace
 
 int cmd_bench(Args& args) {
+  isa_option(args);
   if (args.flag("ceilings")) return bench_ceilings(args);
   if (args.flag("trace-overhead")) return bench_trace_overhead(args);
   const std::optional<std::string> preset = args.value("preset");
@@ -219,7 +227,7 @@ int cmd_bench(Args& args) {
   const double achieved_gflops = flops_per_token * pf.median / 1e9;
   const auto ceil = ceilings(ceilings_file);
   const std::optional<Peaks> peak =
-      ceil ? std::optional<Peaks>(peaks_for(*ceil, threads)) : std::nullopt;
+      ceil ? std::optional<Peaks>(peaks_for(*ceil, threads, s.dtype)) : std::nullopt;
   const int64_t rss = peak_rss_bytes();
   const int64_t weight_bytes = int64_t(s.weights->matrix_bytes + s.weights->owned_bytes);
 
@@ -240,6 +248,8 @@ int cmd_bench(Args& args) {
                         {"preset", preset.has_value()},
                         {"dtype", s.dtype},
                         {"threads", threads},
+                        {"isa", kernels::isa_name(kernels::active_isa())},
+                        {"cpu_isa", kernels::isa_name(kernels::detected_isa())},
                         {"prompt_tokens", P},
                         {"gen_tokens", G},
                         {"repeat", repeat},
@@ -261,11 +271,12 @@ int cmd_bench(Args& args) {
   std::printf("%s, %s weights%s, %d thread%s, median [min-max] of %lld\n", s.label.c_str(),
               s.dtype.c_str(), preset ? " (synthetic)" : "", threads, threads == 1 ? "" : "s",
               (long long)repeat);
+  std::printf("  kernels: %s\n", isa_description().c_str());
   std::printf("  prefill %lld tokens: %10.1f tok/s [%.1f-%.1f]  %.1f GFLOP/s", (long long)P,
               pf.median, pf.min, pf.max, achieved_gflops);
   if (peak)
-    std::printf(" = %.0f%% of the GEMM ceiling %.1f", 100 * achieved_gflops / peak->gemm_gflops,
-                peak->gemm_gflops);
+    std::printf(" = %.0f%% of the %sGEMM ceiling %.1f", 100 * achieved_gflops / peak->gemm_gflops,
+                peak->gemm_kind, peak->gemm_gflops);
   std::printf("\n");
   if (G > 0) {
     std::printf("  decode  %lld tokens: %10.1f tok/s [%.1f-%.1f] (from an empty cache)\n",

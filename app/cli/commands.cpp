@@ -9,6 +9,7 @@
 
 #include "app/cli/command_list.h"
 #include "engine/core/error.h"
+#include "kernels/cpu/isa.h"
 
 namespace moescope::app {
 
@@ -107,6 +108,8 @@ const Command kCommands[] = {
      "  --prompt-tokens N  prompt length (default 512)\n"
      "  --gen-tokens N     tokens to decode (default 128)\n"
      "  --threads N        CPU threads (default: all cores)\n"
+     "  --isa NAME         the CPU kernels' instruction set: portable, avx2, avx512 or amx\n"
+     "                     (default: the widest this CPU has, or $MOESCOPE_ISA)\n"
      "  --repeat R         runs; median [min-max] is reported (default 3)\n"
      "  --no-breakdown     skip the traced pass that times every op (time per token by op)\n"
      "  --top N            ops listed per phase in the breakdown (default 8)\n"
@@ -213,6 +216,10 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   Args args(cmd->name, std::vector<std::string>(argv + 2, argv + argc));
+  if (const std::string bad = kernels::isa_env_error(); !bad.empty()) {
+    std::fprintf(stderr, "moescope: error: %s\n", bad.c_str());
+    return 2;
+  }
   try {
     if (args.flag("help")) {
       print_usage(stdout, *cmd);

@@ -1,10 +1,12 @@
 #include "app/cli/common_options.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
 #include "engine/core/error.h"
+#include "kernels/cpu/isa.h"
 
 namespace moescope::app {
 
@@ -13,6 +15,26 @@ int thread_option(Args& args) {
   const int64_t n = args.integer("threads", hw);
   if (n < 1 || n > 1024) throw UsageError("--threads must be between 1 and 1024");
   return int(n);
+}
+
+void isa_option(Args& args) {
+  const std::optional<std::string> name = args.value("isa");
+  if (!name) return;
+  const std::optional<kernels::Isa> isa = kernels::parse_isa(*name);
+  if (!isa)
+    throw UsageError("--isa '" + *name + "' is not an instruction set (expected " +
+                     kernels::isa_choices() + ")");
+  if (*isa > kernels::detected_isa())
+    throw UsageError("--isa " + *name + ": this CPU runs at most " +
+                     kernels::isa_name(kernels::detected_isa()) + " (" +
+                     kernels::cpu_feature_list() + ")");
+  kernels::set_active_isa(*isa);
+}
+
+std::string isa_description() {
+  return std::string(kernels::isa_name(kernels::active_isa())) +
+         " (this CPU: " + kernels::isa_name(kernels::detected_isa()) + "; " +
+         kernels::cpu_feature_list() + ")";
 }
 
 SamplingParams sampling_options(Args& args) {

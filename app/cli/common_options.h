@@ -10,6 +10,12 @@ namespace moescope::app {
 
 // --threads N (default: all hardware threads); N must be >= 1.
 int thread_option(Args& args);
+// --isa NAME: the instruction set the CPU kernels use from now on (kernels/cpu/isa.h), at most
+// what this CPU has (a UsageError names both otherwise). Without it, the kernels' choice stands
+// (the widest the CPU has, or MOESCOPE_ISA's).
+void isa_option(Args& args);
+// "amx (this CPU: amx; avx2 fma ...)": the kernels' level and what decided it, for reports.
+std::string isa_description();
 // --temperature, --top-k, --top-p, --seed.
 SamplingParams sampling_options(Args& args);
 // The whole file; throws moescope::Error naming it when unreadable.

@@ -8,6 +8,8 @@
 #include <string>
 #include <thread>
 
+#include "kernels/cpu/isa.h"
+
 namespace moescope {
 
 namespace {
@@ -35,6 +37,8 @@ std::string machine_json(int threads) {
                       {"cpu", cpu_model()},
                       {"logical_cpus", std::thread::hardware_concurrency()},
                       {"threads", threads},
+                      {"kernels_isa", kernels::isa_name(kernels::active_isa())},
+                      {"cpu_features", kernels::cpu_feature_list()},
                       {"os", os}};
   return j.dump();
 }

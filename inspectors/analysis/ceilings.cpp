@@ -33,17 +33,21 @@ double positive(const nlohmann::json& j, const char* key, const std::string& sou
 }  // namespace
 
 nlohmann::json ceilings_to_json(const MachineCeilings& c) {
-  return {{"version", kVersion},
-          {"read_gbps_one_thread", c.read_gbps_one_thread},
-          {"read_gbps", c.read_gbps},
-          {"threads", c.threads},
-          {"gemm_gflops", c.gemm_gflops},
-          {"gemm_t", c.gemm_t},
-          {"gemm_k", c.gemm_k},
-          {"gemm_n", c.gemm_n},
-          {"cpu", c.cpu},
-          {"host", c.host},
-          {"measured_unix_s", c.measured_unix_s}};
+  nlohmann::json j = {{"version", kVersion},
+                      {"read_gbps_one_thread", c.read_gbps_one_thread},
+                      {"read_gbps", c.read_gbps},
+                      {"threads", c.threads},
+                      {"gemm_gflops", c.gemm_gflops},
+                      {"gemm_t", c.gemm_t},
+                      {"gemm_k", c.gemm_k},
+                      {"gemm_n", c.gemm_n},
+                      {"cpu", c.cpu},
+                      {"host", c.host},
+                      {"measured_unix_s", c.measured_unix_s}};
+  // Written only when measured (read as optional).
+  if (c.gemm_bf16_gflops > 0) j["gemm_bf16_gflops"] = c.gemm_bf16_gflops;
+  if (!c.isa.empty()) j["isa"] = c.isa;
+  return j;
 }
 
 MachineCeilings ceilings_from_json(const nlohmann::json& j, const std::string& source) {
@@ -57,6 +61,9 @@ MachineCeilings ceilings_from_json(const nlohmann::json& j, const std::string& s
   c.read_gbps = positive(j, "read_gbps", source);
   c.threads = field<int32_t>(j, "threads", source);
   c.gemm_gflops = positive(j, "gemm_gflops", source);
+  // Added later: optional, so that older files still open.
+  if (j.contains("gemm_bf16_gflops")) c.gemm_bf16_gflops = positive(j, "gemm_bf16_gflops", source);
+  if (j.contains("isa")) c.isa = field<std::string>(j, "isa", source);
   c.gemm_t = field<int64_t>(j, "gemm_t", source);
   c.gemm_k = field<int64_t>(j, "gemm_k", source);
   c.gemm_n = field<int64_t>(j, "gemm_n", source);

@@ -18,6 +18,10 @@ struct MachineCeilings {
   double read_gbps = 0;             // the same with `threads` threads
   int32_t threads = 0;
   double gemm_gflops = 0;  // the F32 matmul kernel, y[T, N] = x[T, K] W^T
+  // The same with BF16 weights (the AMX path where the CPU has it); 0 = not measured (files
+  // written before it was).
+  double gemm_bf16_gflops = 0;
+  std::string isa;  // the kernels' instruction set when measured (kernels/cpu/isa.h); may be ""
   int64_t gemm_t = 256;
   int64_t gemm_k = 1024;
   int64_t gemm_n = 1024;

@@ -50,6 +50,7 @@ TEST(Bench, PresetJsonIsSane) {
   EXPECT_EQ(j["threads"], 1);
   EXPECT_EQ(j["prompt_tokens"], 16);
   EXPECT_EQ(j["gen_tokens"], 4);
+  EXPECT_EQ(j["isa"], j["cpu_isa"]);  // the widest this CPU has, unless asked otherwise
   expect_sane(j["prefill"]["tokens_per_s"]);
   expect_sane(j["decode"]["tokens_per_s"]);
 
@@ -113,6 +114,32 @@ TEST(Bench, BadOptionsExit2NamingTheOption) {
   CliRun both = moescope({"bench", "--preset", "tinyA", "--model", "x"});
   EXPECT_EQ(both.rc, 2);
   EXPECT_NE(both.err.find("--preset and --model"), std::string::npos) << both.err;
+  CliRun isa = moescope({"bench", "--preset", "tinyA", "--isa", "avx1024"});
+  EXPECT_EQ(isa.rc, 2);
+  EXPECT_NE(isa.err.find("--isa 'avx1024'"), std::string::npos) << isa.err;
+  EXPECT_NE(isa.err.find("portable, avx2, avx512 or amx"), std::string::npos) << isa.err;
+}
+
+// --isa chooses the kernels' instruction set for the run, and the output says which ran.
+TEST(Bench, IsaOptionChoosesTheKernels) {
+  CliRun r = quick_bench("bf16", {"--isa", "portable", "--json", "--no-breakdown"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["isa"], "portable");
+  expect_sane(j["prefill"]["tokens_per_s"]);
+  CliRun text = quick_bench("bf16", {"--isa", "portable", "--no-breakdown"});
+  EXPECT_NE(text.out.find("kernels: portable (this CPU: "), std::string::npos) << text.out;
+}
+
+// MOESCOPE_ISA naming no instruction set stops every command before it starts.
+TEST(Bench, UnknownMoescopeIsaIsAnError) {
+  setenv("MOESCOPE_ISA", "sse9", 1);
+  CliRun r = moescope({"info", "--preset", "grok-1"});
+  unsetenv("MOESCOPE_ISA");
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("MOESCOPE_ISA=sse9: expected portable, avx2, avx512 or amx"),
+            std::string::npos)
+      << r.err;
 }
 
 }  // namespace
