@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
@@ -16,6 +17,10 @@
 #include "tests/kernels/kernel_test_util.h"
 
 namespace moescope::kernels {
+
+// How an instruction set reads in test logs (found by argument-dependent lookup, so here).
+void PrintTo(Isa isa, std::ostream* os) { *os << isa_name(isa); }
+
 namespace {
 
 using test::all_close;
@@ -26,6 +31,11 @@ struct WeightCase {
   DType dtype;
   int64_t groups;  // 0 = no scales
 };
+
+// How the parameters read in test logs (instead of their bytes).
+void PrintTo(const WeightCase& c, std::ostream* os) {
+  *os << dtype_name(c.dtype) << " G=" << c.groups;
+}
 
 struct Shape {
   int64_t t, k, n;
