@@ -31,7 +31,6 @@ struct AttentionParams {
 // logit is -1e30), as the -1e30 convention of the reference implies; callers keep key p valid to
 // avoid it.
 void attention(const float* q, const float* k, const float* v, const uint8_t* key_valid, int64_t t,
-               int64_t p0, const AttentionParams& params, float* o, float* probs,
-               ThreadPool* pool);
+               int64_t p0, const AttentionParams& params, float* o, float* probs, ThreadPool* pool);
 
 }  // namespace moescope::kernels

@@ -8,7 +8,6 @@
 // then threads split N in blocks of 32 columns, the tile unit's width.
 #include <algorithm>
 #include <cassert>
-#include <vector>
 
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
@@ -16,13 +15,6 @@
 #include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels {
-
-float* matmul_scratch(ScratchSlot slot, size_t n) {
-  thread_local std::vector<float> buffers[size_t(ScratchSlot::Count)];
-  std::vector<float>& b = buffers[size_t(slot)];
-  if (b.size() < n) b.resize(n);
-  return b.data();
-}
 
 namespace {
 
@@ -61,7 +53,7 @@ void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, T
   const int64_t K = outs[0].w->k;
   const size_t bytes = isa_amx::split_bytes(t, K);
   auto* buf = reinterpret_cast<uint16_t*>(
-      matmul_scratch(ScratchSlot::AmxX, (bytes + sizeof(float) - 1) / sizeof(float)));
+      thread_scratch(ScratchSlot::AmxX, (bytes + sizeof(float) - 1) / sizeof(float)));
   int64_t blocks = 0;
   for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
   const bool parallel = pool && pool->size() > 1;

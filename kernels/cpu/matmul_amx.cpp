@@ -339,9 +339,9 @@ void matmul_range(const SplitX& x, const WeightMatrix& w, int64_t n0, int64_t n1
   const bool grouped = w.scales && w.groups > 1;
   const int64_t groups = grouped ? w.groups : 1;
   const int64_t group_len = grouped ? w.k / w.groups : x.kp;
-  float* c = matmul_scratch(ScratchSlot::AmxC, size_t(x.tp * kPanelN));
+  float* c = thread_scratch(ScratchSlot::AmxC, size_t(x.tp * kPanelN));
   auto* panel = reinterpret_cast<uint16_t*>(
-      matmul_scratch(ScratchSlot::AmxPanel, size_t(kPanelN * kPanelK / 2)));
+      thread_scratch(ScratchSlot::AmxPanel, size_t(kPanelN * kPanelK / 2)));
   load_tile_config();
   for (int64_t nb = n0; nb < n1; nb += kPanelN) {
     const int64_t rows = std::min(kPanelN, n1 - nb);

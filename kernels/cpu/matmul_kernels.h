@@ -624,8 +624,8 @@ void matmul_blocked(const float* x, int64_t t0, int64_t t1, const WeightMatrix& 
                     int64_t n1, float* y, bool accumulate) {
   const int64_t K = w.k, N = w.n;
   // rows [kPanel, kBlockCols]: the block as stored, f32; panel [kBlockCols, kPanel]: transposed.
-  float* rows = matmul_scratch(ScratchSlot::Panel, size_t(kPanel * kBlockCols));
-  float* panel = matmul_scratch(ScratchSlot::PanelT, size_t(kBlockCols * kPanel));
+  float* rows = thread_scratch(ScratchSlot::Panel, size_t(kPanel * kBlockCols));
+  float* panel = thread_scratch(ScratchSlot::PanelT, size_t(kBlockCols * kPanel));
   // K is split into blocks, so partial sums are added into y: start from zero unless the
   // caller asked to accumulate.
   if (!accumulate)
@@ -658,7 +658,7 @@ void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMa
       // x rows [t0, t1) in the chunks' lane order, at their own row offsets. A thread reorders
       // only the rows it multiplies: T x K values against its share of N x K weights.
       const int64_t K = w.k;
-      float* permuted = matmul_scratch(ScratchSlot::PermutedX, size_t(t1 * K));
+      float* permuted = thread_scratch(ScratchSlot::PermutedX, size_t(t1 * K));
       permute_x_bf16(x + t0 * K, t1 - t0, K, permuted + t0 * K);
       xp = permuted;
     }

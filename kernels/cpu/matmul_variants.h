@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/scratch.h"
 
 namespace moescope::kernels {
 
@@ -25,11 +26,6 @@ constexpr int64_t kDirectMaxT = 16;
 constexpr int64_t kBlockRows = 16;
 // T*N*K multiply-adds below which waking threads costs more than it saves.
 constexpr int64_t kMinParallel = 1 << 16;
-
-// A per-thread f32 buffer of at least n floats, one per slot (kept between calls). Defined
-// once, in the baseline object, so that no variant instantiates std::vector.
-enum class ScratchSlot { Panel, PanelT, PermutedX, AmxX, AmxPanel, AmxC, Count };
-float* matmul_scratch(ScratchSlot slot, size_t n);
 
 // y[t0:t1, n0:n1] = (or += when accumulate) x[t0:t1] . W[n0:n1]^T on the calling thread; n0 is a
 // multiple of four when w is packed.

@@ -4,14 +4,14 @@
 # defined under a shared name (std::vector<float>::resize, a header's inline helper) is merged by
 # the linker with the other objects' copies, so code compiled for AVX-512 could end up called on
 # a CPU without it. Usage: check_variant_symbols.sh OBJECT...
-#   matmul_<variant>.cpp.o may define only moescope::kernels::isa_<variant>:: and
-#   moescope::kernels::simd::isa_<variant>:: names.
+#   <kernel>_<variant>.cpp.o (matmul_avx512.cpp.o, attention_avx2.cpp.o, ...) may define only
+#   moescope::kernels::isa_<variant>:: and moescope::kernels::simd::isa_<variant>:: names.
 set -euo pipefail
 status=0
 checked=0
 for object in "$@"; do
   name=$(basename "$object")
-  [[ $name =~ ^matmul_([a-z0-9]+)\.cpp\.o$ ]] || continue
+  [[ $name =~ ^[a-z]+_(portable|avx2|avx512|amx)\.cpp\.o$ ]] || continue
   variant=${BASH_REMATCH[1]}
   checked=$((checked + 1))
   # Defined symbols other than local ones (nm prints those in lower case, but for weak ones,
@@ -31,7 +31,7 @@ for object in "$@"; do
   done < <(nm -C --defined-only "$object")
 done
 if ((checked == 0)); then
-  echo "no variant objects (matmul_<variant>.cpp.o) among the arguments"
+  echo "no variant objects (<kernel>_<variant>.cpp.o) among the arguments"
   exit 1
 fi
 ((status == 0)) && echo "$checked variant objects: every external symbol in its own namespace"

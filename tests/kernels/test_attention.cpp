@@ -1,7 +1,8 @@
 // attention against attention_ref for decode (T = 1, p0 > 0), prefill (T > 1, p0 = 0) and chunked
 // prefill (T > 1, p0 > 0), with GQA, the soft-cap at large logits, the Grok-2 temperature past
-// L, key_valid masking, 1 and 3 threads, with and without probs; plus hand-computed cases that
-// pin the order multiplier -> soft-cap -> temperature -> mask -> softmax.
+// L, key_valid masking, 1 and 3 threads, with and without probs, on every instruction-set variant
+// this CPU runs (isa.h); plus hand-computed cases that pin the order multiplier -> soft-cap ->
+// temperature -> mask -> softmax.
 //
 // Shape legend: T queries, p0 first query position, S = p0 + T keys, S_max cache rows, Hq/Hkv
 // heads, Dh head dim.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/reference/reference.h"
 #include "tests/common/tolerance.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -30,8 +32,8 @@ struct Case {
   int64_t t, p0;
   float softcap;
   int64_t temperature_len;
-  bool mask_keys;  // random key_valid with ~1/4 masked
-  float q_scale;   // multiplies q: large values drive the soft-cap
+  bool mask_keys;                // random key_valid with ~1/4 masked
+  float q_scale;                 // multiplies q: large values drive the soft-cap
   float multiplier_sign = 1.0f;  // -1: a decreasing logit transform (the kernel's two-pass path)
 };
 
@@ -102,34 +104,37 @@ void check(const Case& c, uint32_t seed) {
     EXPECT_GT(max_l, 60.0);
   }
   const auto tol = tolerance_for(DType::F32, Level::Kernel);
-  for (int threads : {1, 3}) {
-    SCOPED_TRACE(testing::Message() << "threads=" << threads);
-    ThreadPool pool(threads);
-    std::vector<float> o(in.q.size()), probs(p_want.size(), -1.0f);
-    attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o.data(),
-              probs.data(), &pool);
-    EXPECT_TRUE(all_close(o.data(), o_want.data(), o.size(), tol, "attention o"));
-    EXPECT_TRUE(all_close(probs.data(), p_want.data(), probs.size(), tol, "attention probs"));
-    // Each row of probs is a distribution over the visible, valid keys.
-    for (int64_t h = 0; h < c.hq; ++h)
-      for (int64_t i = 0; i < c.t; ++i) {
-        const float* row = probs.data() + (h * c.t + i) * s;
-        double sum = 0;
-        for (int64_t key = 0; key < s; ++key) {
-          sum += row[key];
-          const bool masked = key > c.p0 + i || (valid && !valid[key]);
-          if (masked) {
-            EXPECT_EQ(row[key], 0.0f) << "head " << h << " query " << i << " key " << key;
+  for (Isa isa : {Isa::Portable, Isa::Avx2, Isa::Avx512})
+    for (int threads : {1, 3}) {
+      if (isa > detected_isa()) continue;
+      ScopedIsa scoped(isa);
+      SCOPED_TRACE(testing::Message() << isa_name(isa) << " threads=" << threads);
+      ThreadPool pool(threads);
+      std::vector<float> o(in.q.size()), probs(p_want.size(), -1.0f);
+      attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o.data(),
+                probs.data(), &pool);
+      EXPECT_TRUE(all_close(o.data(), o_want.data(), o.size(), tol, "attention o"));
+      EXPECT_TRUE(all_close(probs.data(), p_want.data(), probs.size(), tol, "attention probs"));
+      // Each row of probs is a distribution over the visible, valid keys.
+      for (int64_t h = 0; h < c.hq; ++h)
+        for (int64_t i = 0; i < c.t; ++i) {
+          const float* row = probs.data() + (h * c.t + i) * s;
+          double sum = 0;
+          for (int64_t key = 0; key < s; ++key) {
+            sum += row[key];
+            const bool masked = key > c.p0 + i || (valid && !valid[key]);
+            if (masked) {
+              EXPECT_EQ(row[key], 0.0f) << "head " << h << " query " << i << " key " << key;
+            }
           }
+          EXPECT_NEAR(sum, 1.0, 1e-5) << "head " << h << " query " << i;
         }
-        EXPECT_NEAR(sum, 1.0, 1e-5) << "head " << h << " query " << i;
-      }
-    // Without probs the output is the same.
-    std::vector<float> o2(in.q.size());
-    attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o2.data(), nullptr,
-              &pool);
-    EXPECT_TRUE(all_close(o2.data(), o_want.data(), o2.size(), tol, "attention o, no probs"));
-  }
+      // Without probs the output is the same.
+      std::vector<float> o2(in.q.size());
+      attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o2.data(), nullptr,
+                &pool);
+      EXPECT_TRUE(all_close(o2.data(), o_want.data(), o2.size(), tol, "attention o, no probs"));
+    }
 }
 
 TEST(Attention, MatchesReference) {

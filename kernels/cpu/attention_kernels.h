@@ -1,0 +1,356 @@
+// The attention kernels of one instruction-set variant (attention_variants.h): causal grouped-query
+// attention with the Grok logit pipeline (grok-architecture.md 2.4 steps 3-6, 3.1): multiplier,
+// soft-cap, Grok-2 temperature, mask, softmax in f32, weighted sum of values. Included once by
+// each variant source, which names the namespace and the flags; the vector code is written once
+// against a vector policy (simd.h: Vec8, Vec16) and runs at the variant's widest width.
+//
+// Shape legend: T query tokens at absolute positions p0 .. p0+T-1, S = p0 + T visible keys,
+// Hq query heads, Hkv KV heads, Dh head dim, Gq = Hq / Hkv query heads per KV head. q/o:
+// [T, Hq, Dh]; k/v cache: [S_max, Hkv, Dh]; probs: [Hq, T, S].
+//
+// Work item = one (KV head, query token) pair: the Gq query heads that read the same KV head are
+// done together, so each key and value row is loaded once for all of them. Items are ordered
+// KV-head-major so that a thread's consecutive items read the same cache rows. Per item:
+//   1. raw logits q.k for the keys s <= p (4 heads per pass over a key row), masked keys marked;
+//   2. multiplier, soft-cap (vector tanh), temperature, 3. exp (vector) and the sum: one pass after
+//      the row maximum of the raw logits (the transform is increasing); 4. the weighted sum of
+//      value rows, kept in registers.
+#pragma once
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/attention_variants.h"
+#include "kernels/cpu/scratch.h"
+#include "kernels/cpu/simd.h"
+
+#ifndef MOESCOPE_KERNELS_VARIANT
+#error "attention_kernels.h is compiled by a variant source, which names its namespace"
+#endif
+
+namespace moescope::kernels::MOESCOPE_KERNELS_VARIANT {
+
+namespace {
+
+constexpr float kMasked = -1e30f;  // logit of a masked key (J-model's value, after the soft-cap)
+
+#if MOESCOPE_SIMD_AVX512
+using Wide = simd::Vec16;  // the widest vector policy of this variant
+#elif MOESCOPE_SIMD_AVX2
+using Wide = simd::Vec8;
+#endif
+
+// Grok-2's length-dependent temperature for query position p: log2(p)/log2(L) past L, else 1.
+float temperature(int64_t p, int64_t len) {
+  if (len <= 0 || p <= len) return 1.0f;
+  return float(std::log2(double(p)) / std::log2(double(len)));
+}
+
+// Step 1 for up to 4 query heads qs[0..nh) against keys [0, n): w[j][s] = q_j . k_s, or kMasked
+// for an invalid key.
+//
+// Keys go in blocks of kKeyBlock (their rows stay in L1 while every head reads them), and inside
+// a block in tiles of two heads x four keys: per vector of dimensions, 2 q and 4 k loads feed 8
+// FMAs (one key against four heads took 5 loads per 4 FMAs, and a horizontal sum per key).
+constexpr int64_t kKeyBlock = 32;
+
+#if MOESCOPE_SIMD_AVX2
+// The tiles with vector policy P; Dh a multiple of P's lanes. Returns the keys done (all of n).
+template <class P>
+int64_t raw_logit_tiles(const float* const* qs, int nh, const float* kg, int64_t kv_stride,
+                        int64_t dh, int64_t n, float* const* w) {
+  using V = typename P::V;
+  for (int64_t s0 = 0; s0 < n; s0 += kKeyBlock) {
+    const int64_t s1 = std::min(n, s0 + kKeyBlock);
+    const int64_t tiles_end = s0 + (s1 - s0) / 4 * 4;
+    for (int j0 = 0; j0 < nh; j0 += 2) {
+      const bool two = j0 + 1 < nh;
+      const float* qa = qs[j0];
+      const float* qb = two ? qs[j0 + 1] : qa;  // a lone head computes twice, stores once
+      for (int64_t s = s0; s < tiles_end; s += 4) {
+        const float* k0 = kg + s * kv_stride;
+        V a[4], b[4];
+        for (int i = 0; i < 4; ++i) a[i] = b[i] = P::zero();
+        for (int64_t d = 0; d < dh; d += P::kLanes) {
+          const V qav = P::load(qa + d), qbv = P::load(qb + d);
+          for (int i = 0; i < 4; ++i) {
+            const V kv = P::load(k0 + i * kv_stride + d);
+            a[i] = P::fmadd(qav, kv, a[i]);
+            b[i] = P::fmadd(qbv, kv, b[i]);
+          }
+        }
+        P::sum4(a[0], a[1], a[2], a[3], w[j0] + s);
+        if (two) P::sum4(b[0], b[1], b[2], b[3], w[j0 + 1] + s);
+      }
+      for (int64_t s = tiles_end; s < s1; ++s)
+        for (int j = j0; j < j0 + (two ? 2 : 1); ++j)
+          w[j][s] = simd::dot_f32(qs[j], kg + s * kv_stride, dh);
+    }
+  }
+  return n;
+}
+#endif
+
+void raw_logits(const float* const* qs, int nh, const float* kg, int64_t kv_stride, int64_t dh,
+                const uint8_t* key_valid, int64_t n, float* const* w) {
+  int64_t done = 0;
+#if MOESCOPE_SIMD_AVX512
+  if (dh % simd::Vec16::kLanes == 0)
+    done = raw_logit_tiles<simd::Vec16>(qs, nh, kg, kv_stride, dh, n, w);
+#endif
+#if MOESCOPE_SIMD_AVX2
+  if (done == 0 && dh % simd::Vec8::kLanes == 0)
+    done = raw_logit_tiles<simd::Vec8>(qs, nh, kg, kv_stride, dh, n, w);
+#endif
+  for (int64_t s = done; s < n; ++s)
+    for (int j = 0; j < nh; ++j) w[j][s] = simd::dot_f32(qs[j], kg + s * kv_stride, dh);
+  if (key_valid)
+    for (int64_t s = 0; s < n; ++s)
+      if (!key_valid[s])
+        for (int j = 0; j < nh; ++j) w[j][s] = kMasked;
+}
+
+// l -> tau * cap * tanh(l * mult / cap) (or tau * l * mult).
+float transform(float l, float mult, float cap, float tau) {
+  l *= mult;
+  if (cap > 0.0f) l = cap * std::tanh(l / cap);
+  return l * tau;
+}
+
+// Step 2 on w[0, n): the transform, kMasked kept. Returns the maximum.
+float transform_logits(float* w, int64_t n, float mult, float cap, float tau) {
+  int64_t s = 0;
+  float max_l = -std::numeric_limits<float>::infinity();
+#if MOESCOPE_SIMD_AVX2
+  using P = Wide;
+  const P::V vm = P::set1(mult), vcap = P::set1(cap), vinv = P::set1(cap > 0.0f ? 1.0f / cap : 0),
+             vtau = P::set1(tau), vmask = P::set1(kMasked);
+  P::V vmax = P::set1(-std::numeric_limits<float>::infinity());
+  for (; s + P::kLanes <= n; s += P::kLanes) {
+    P::V l = P::load(w + s);
+    const P::Mask masked = P::eq(l, vmask);
+    l = P::mul(l, vm);
+    if (cap > 0.0f) l = P::mul(vcap, P::tanh(P::mul(l, vinv)));
+    l = P::select(masked, vmask, P::mul(l, vtau));
+    P::store(w + s, l);
+    vmax = P::max(vmax, l);
+  }
+  max_l = P::max_lane(vmax);
+#endif
+  for (; s < n; ++s) {
+    if (w[s] == kMasked) {
+      max_l = std::max(max_l, kMasked);
+      continue;
+    }
+    w[s] = transform(w[s], mult, cap, tau);
+    max_l = std::max(max_l, w[s]);
+  }
+  return max_l;
+}
+
+// Step 3 on w[0, n): w = exp(w - max); returns the sum. Masked keys give exactly 0.
+float exp_and_sum(float* w, int64_t n, float max_l) {
+  int64_t s = 0;
+  float sum = 0.0f;
+#if MOESCOPE_SIMD_AVX2
+  using P = Wide;
+  const P::V vmax = P::set1(max_l);
+  P::V vsum = P::zero();
+  for (; s + P::kLanes <= n; s += P::kLanes) {
+    const P::V e = P::exp(P::sub(P::load(w + s), vmax));
+    P::store(w + s, e);
+    vsum = P::add(vsum, e);
+  }
+  sum = P::sum(vsum);
+#endif
+  for (; s < n; ++s) {
+    w[s] = std::exp(w[s] - max_l);
+    sum += w[s];
+  }
+  return sum;
+}
+
+// The maximum of w[0, n).
+float max_of(const float* w, int64_t n) {
+  int64_t s = 0;
+  float m = -std::numeric_limits<float>::infinity();
+#if MOESCOPE_SIMD_AVX2
+  using P = Wide;
+  P::V vm = P::set1(m);
+  for (; s + P::kLanes <= n; s += P::kLanes) vm = P::max(vm, P::load(w + s));
+  m = P::max_lane(vm);
+#endif
+  for (; s < n; ++s) m = std::max(m, w[s]);
+  return m;
+}
+
+// Steps 2 and 3 in one pass, for a positive multiplier: the logit transform is increasing, so the
+// largest transformed logit is the transform of the largest raw one (max_of, found first) and
+// w = exp(f(w) - f(max_raw)) needs no second pass. Masked keys give exactly 0. Returns the sum.
+float transform_exp_and_sum(float* w, int64_t n, float mult, float cap, float tau, float max_l) {
+  int64_t s = 0;
+  float sum = 0.0f;
+#if MOESCOPE_SIMD_AVX2
+  using P = Wide;
+  const P::V vm = P::set1(mult), vcap = P::set1(cap), vinv = P::set1(cap > 0.0f ? 1.0f / cap : 0),
+             vtau = P::set1(tau), vmask = P::set1(kMasked), vmax = P::set1(max_l);
+  P::V vsum = P::zero();
+  for (; s + P::kLanes <= n; s += P::kLanes) {
+    P::V l = P::load(w + s);
+    const P::Mask masked = P::eq(l, vmask);
+    l = P::mul(l, vm);
+    if (cap > 0.0f) l = P::mul(vcap, P::tanh(P::mul(l, vinv)));
+    const P::V e = P::zero_where(masked, P::exp(P::fmsub(l, vtau, vmax)));
+    P::store(w + s, e);
+    vsum = P::add(vsum, e);
+  }
+  sum = P::sum(vsum);
+#endif
+  for (; s < n; ++s) {
+    w[s] = w[s] == kMasked ? 0.0f : std::exp(transform(w[s], mult, cap, tau) - max_l);
+    sum += w[s];
+  }
+  return sum;
+}
+
+#if MOESCOPE_SIMD_AVX2
+// Step 4: out[Dh] = scale * sum_{s < n, w[s] != 0} w[s] v_s, for Dh = C vectors of policy P, in
+// registers. Each accumulator is a chain of dependent FMAs (4 cycles each): with C < 8 chains
+// per key set, even and odd keys get separate sets so that 8 chains are in flight.
+template <class P, int C>
+void weighted_values(const float* w, int64_t n, const float* vg, int64_t kv_stride, float scale,
+                     float* out) {
+  using V = typename P::V;
+  constexpr int U = C < 8 ? 2 : 1;
+  constexpr int64_t L = P::kLanes;
+  V acc[U][C];
+#pragma GCC unroll 16
+  for (int c = 0; c < C; ++c)
+    for (int u = 0; u < U; ++u) acc[u][c] = P::zero();
+  int64_t s = 0;
+  for (; s + U <= n; s += U) {
+#pragma GCC unroll 2
+    for (int u = 0; u < U; ++u) {
+      if (w[s + u] == 0.0f) continue;  // masked: never read the row
+      const V ws = P::set1(w[s + u]);
+      const float* vs = vg + (s + u) * kv_stride;
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) acc[u][c] = P::fmadd(ws, P::load(vs + L * c), acc[u][c]);
+    }
+  }
+  for (; s < n; ++s) {
+    if (w[s] == 0.0f) continue;
+    const V ws = P::set1(w[s]);
+    const float* vs = vg + s * kv_stride;
+#pragma GCC unroll 16
+    for (int c = 0; c < C; ++c) acc[0][c] = P::fmadd(ws, P::load(vs + L * c), acc[0][c]);
+  }
+  const V vscale = P::set1(scale);
+#pragma GCC unroll 16
+  for (int c = 0; c < C; ++c) {
+    V a = acc[0][c];
+    if constexpr (U == 2) a = P::add(a, acc[1][c]);
+    P::store(out + L * c, P::mul(a, vscale));
+  }
+}
+
+// Step 4 with policy P when Dh is 1, 2, 4, 8 or 16 of its vectors; false otherwise.
+template <class P>
+bool weighted_values_of(const float* w, int64_t n, const float* vg, int64_t kv_stride, int64_t dh,
+                        float scale, float* out) {
+  if (dh % P::kLanes != 0) return false;
+  switch (dh / P::kLanes) {
+    case 1:
+      weighted_values<P, 1>(w, n, vg, kv_stride, scale, out);
+      return true;
+    case 2:
+      weighted_values<P, 2>(w, n, vg, kv_stride, scale, out);
+      return true;
+    case 4:
+      weighted_values<P, 4>(w, n, vg, kv_stride, scale, out);
+      return true;
+    case 8:
+      weighted_values<P, 8>(w, n, vg, kv_stride, scale, out);
+      return true;
+    case 16:
+      weighted_values<P, 16>(w, n, vg, kv_stride, scale, out);
+      return true;
+    default:
+      return false;
+  }
+}
+#endif
+
+// Step 4 for any Dh.
+void weighted_values_any(const float* w, int64_t n, const float* vg, int64_t kv_stride, int64_t dh,
+                         float scale, float* out) {
+#if MOESCOPE_SIMD_AVX512
+  if (weighted_values_of<simd::Vec16>(w, n, vg, kv_stride, dh, scale, out)) return;
+#endif
+#if MOESCOPE_SIMD_AVX2
+  if (weighted_values_of<simd::Vec8>(w, n, vg, kv_stride, dh, scale, out)) return;
+#endif
+  for (int64_t d = 0; d < dh; ++d) out[d] = 0.0f;
+  for (int64_t s = 0; s < n; ++s)
+    if (w[s] != 0.0f) simd::axpy_f32(w[s], vg + s * kv_stride, out, dh);
+  for (int64_t d = 0; d < dh; ++d) out[d] *= scale;
+}
+
+}  // namespace
+
+void attention_items(const AttentionJob& job, int64_t i0, int64_t i1) {
+  const AttentionParams& params = job.params;
+  const int64_t hq_n = params.n_q_heads, hkv_n = params.n_kv_heads, dh = params.head_dim;
+  const int64_t group = hq_n / hkv_n;  // query heads per KV head
+  const int64_t t = job.t, p0 = job.p0, s_n = p0 + t;
+  const int64_t kv_stride = hkv_n * dh;  // floats between consecutive cache positions
+  // [Gq, S] logits, when probs is not kept.
+  float* scratch =
+      job.probs ? nullptr : thread_scratch(ScratchSlot::AttnLogits, size_t(group * s_n));
+  for (int64_t i = i0; i < i1; ++i) {
+    const int64_t g = i / t, tq = i % t;
+    const int64_t p = p0 + tq;  // absolute position of this query
+    const int64_t n = p + 1;    // keys it may see; keys past p are masked and never read
+    const float* kg = job.k + g * dh;
+    const float* vg = job.v + g * dh;
+    const float tau = temperature(p, params.temperature_len);
+    for (int64_t j0 = 0; j0 < group; j0 += 4) {
+      const int nh = int(std::min<int64_t>(4, group - j0));
+      const float* qs[4];
+      float* w[4];
+      for (int j = 0; j < nh; ++j) {
+        const int64_t hq = g * group + j0 + j;
+        qs[j] = job.q + (tq * hq_n + hq) * dh;
+        w[j] = job.probs ? job.probs + (hq * t + tq) * s_n : scratch + (j0 + j) * s_n;  // [S]
+      }
+      raw_logits(qs, nh, kg, kv_stride, dh, job.key_valid, n, w);
+      for (int j = 0; j < nh; ++j) {
+        const int64_t hq = g * group + j0 + j;
+        float* out = job.o + (tq * hq_n + hq) * dh;
+        const float mult = params.logit_multiplier, cap = params.softcap;
+        // One pass when the transform is increasing (every Grok config); else two.
+        const bool one_pass = mult > 0.0f;
+        const float max_l = one_pass ? max_of(w[j], n) : transform_logits(w[j], n, mult, cap, tau);
+        if (max_l == kMasked) {
+          // Every visible key is masked: all S logits are -1e30 alike and the reference's
+          // softmax is uniform over all S keys, including those past p.
+          for (int64_t s = 0; s < s_n; ++s) w[j][s] = 1.0f / float(s_n);
+          weighted_values_any(w[j], s_n, vg, kv_stride, dh, 1.0f, out);
+          continue;
+        }
+        const float inv = 1.0f / (one_pass ? transform_exp_and_sum(w[j], n, mult, cap, tau,
+                                                                   transform(max_l, mult, cap, tau))
+                                           : exp_and_sum(w[j], n, max_l));
+        weighted_values_any(w[j], n, vg, kv_stride, dh, inv, out);
+        if (job.probs) {
+          for (int64_t s = 0; s < n; ++s) w[j][s] *= inv;
+          for (int64_t s = n; s < s_n; ++s) w[j][s] = 0.0f;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace moescope::kernels::MOESCOPE_KERNELS_VARIANT

@@ -1,0 +1,26 @@
+// Internal to kernels/cpu: per-thread f32 buffers that the kernels keep between calls.
+//
+// Defined once, in the baseline object (scratch.cpp), so that no instruction-set variant
+// instantiates std::vector itself (matmul_variants.h says why that matters).
+#pragma once
+
+#include <cstddef>
+
+namespace moescope::kernels {
+
+// One buffer per slot and thread.
+enum class ScratchSlot {
+  Panel,       // matmul prefill: a block of W as stored, f32
+  PanelT,      // matmul prefill: the block transposed
+  PermutedX,   // matmul decode: x in the bf16 chunks' lane order
+  AmxX,        // matmul on AMX: x's bf16 parts
+  AmxPanel,    // matmul on AMX: W's B tiles
+  AmxC,        // matmul on AMX: the f32 sums between K panels
+  AttnLogits,  // attention: a KV head's query heads' logits over the keys
+  Count
+};
+
+// The calling thread's buffer for slot, of at least n floats (grown as needed, never shrunk).
+float* thread_scratch(ScratchSlot slot, size_t n);
+
+}  // namespace moescope::kernels
