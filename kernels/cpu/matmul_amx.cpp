@@ -14,10 +14,15 @@
 //
 // Blocking: threads own column ranges of y. For each panel of kPanelN W rows x kPanelK columns,
 // W is converted once into the B tiles' pair-interleaved layout (16 k-pairs x 16 columns x 2,
-// through a 16 x 16 transpose of 32-bit pairs), then every 16-row block of x runs over it: two C
-// tiles (32 columns) stay in registers over the panel's K, the three A tiles of x's parts are
-// loaded per 32 columns of K. C sums go through a [Tp, kPanelN] f32 scratch between K panels and
-// are folded into y, scaled, at the end of each scale group.
+// through a 16 x 16 transpose of 32-bit pairs), then every 32-row block of x runs over it: four C
+// tiles (32 rows x 32 columns) stay in registers over the panel's K while the A tiles of x's
+// parts and the B tiles stream in per 32 columns of K. C sums go through a [Tp, kPanelN] f32
+// scratch between K panels and are folded into y, scaled, at the end of each scale group.
+//
+// What bounds it (a Xeon with AMX, one core): the tile loads from L2, about 57 GB/s, where the
+// products alone would run 3x faster from L1. So the blocking is chosen for loads per product:
+// 2 B + 6 A tiles per 12 products (one 16-row block: 5 per 6, 20% slower); storing and
+// reloading C more often, to keep a chunk of A tiles in L1, measured slower still.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -40,15 +45,12 @@ constexpr int64_t kPanelK = 2048;  // W columns per panel (a multiple of kTileK)
 constexpr int64_t kTileElems = kTileRows * kTileK;  // bf16 elements of an A or B tile
 
 // Tile registers. GCC's tile intrinsics paste their register numbers into the assembly text, so
-// these are macros for literals (an enum's name would be pasted as it is). C tiles: the sums of
-// the hi and lo parts' products (C0, C1: columns 0-15 and 16-31) and of the mid part's (C2, C3):
-// TDPBF16PS takes about 3x its issue interval to finish, so four independent sums keep the unit
-// busy where two, each waiting for its previous product, left it idle half the time.
+// these are macros for literals (an enum's name would be pasted as it is).
 #define TILE_C0 0
 #define TILE_C1 1
 #define TILE_C2 2
 #define TILE_C3 3
-#define TILE_A 4  // the hi part, then the lo part
+#define TILE_A 4
 #define TILE_MID 5
 #define TILE_B0 6
 #define TILE_B1 7
@@ -208,17 +210,49 @@ inline int64_t a_tile(const SplitX& x, int64_t tb, int64_t ks, int p) {
 
 // C += x's parts . panel over `steps` steps of 32 columns from column k0, for every 16-row
 // block of x and every 32 columns of the panel's `rows`. c: [Tp, kPanelN] f32.
-//
-// A block's C tiles stay in registers over the whole panel: storing and reloading them more
-// often (to keep a chunk of A tiles in L1 while the panel's columns run over it) measured slower.
-// The tile loads stream from L2 (about 5 KiB per 6 products), which is what bounds this loop.
 void multiply_panel(const SplitX& x, int64_t k0, const uint16_t* panel, int64_t rows, int64_t steps,
                     float* c) {
   constexpr int64_t lda = kTileK * int64_t(sizeof(uint16_t));
   constexpr int64_t ldc = kPanelN * int64_t(sizeof(float));
   constexpr int64_t ldm = 2 * kTileN * int64_t(sizeof(float));
   alignas(64) float mid[kTileRows * 2 * kTileN];  // the mid part's sums of one block
-  for (int64_t tb = 0; tb < x.tp; tb += kTileRows) {
+  int64_t tb = 0;
+  // Two row blocks at a time: C tiles for 32 rows x 32 columns, each summing all three parts.
+  // Per 32 columns of K, 2 B and 6 A tile loads feed 12 products, where one row block's 5 loads
+  // fed 6 (the loads, from L2, are what bounds this loop).
+  for (; tb + 2 * kTileRows <= x.tp; tb += 2 * kTileRows) {
+    const uint16_t* a0 = x.parts + a_tile(x, tb, k0 / kTileK, 0);
+    const uint16_t* a1 = x.parts + a_tile(x, tb + kTileRows, k0 / kTileK, 0);
+    for (int64_t rb = 0; rb < rows; rb += 2 * kTileN) {
+      float* ct = c + tb * kPanelN + rb;
+      float* cb = ct + kTileRows * kPanelN;
+      _tile_loadd(TILE_C0, ct, ldc);
+      _tile_loadd(TILE_C1, ct + kTileN, ldc);
+      _tile_loadd(TILE_C2, cb, ldc);
+      _tile_loadd(TILE_C3, cb + kTileN, ldc);
+      const uint16_t* b = panel + rb / (2 * kTileN) * steps * 2 * kTileElems;
+      for (int64_t s = 0; s < steps; ++s, b += 2 * kTileElems) {
+        _tile_loadd(TILE_B0, b, 64);
+        _tile_loadd(TILE_B1, b + kTileElems, 64);
+        for (int p = kParts - 1; p >= 0; --p) {  // the smallest part first
+          const int64_t at = (s * kParts + p) * kTileElems;
+          _tile_loadd(TILE_A, a0 + at, lda);
+          _tile_loadd(TILE_MID, a1 + at, lda);
+          _tile_dpbf16ps(TILE_C0, TILE_A, TILE_B0);
+          _tile_dpbf16ps(TILE_C1, TILE_A, TILE_B1);
+          _tile_dpbf16ps(TILE_C2, TILE_MID, TILE_B0);
+          _tile_dpbf16ps(TILE_C3, TILE_MID, TILE_B1);
+        }
+      }
+      _tile_stored(TILE_C0, ct, ldc);
+      _tile_stored(TILE_C1, ct + kTileN, ldc);
+      _tile_stored(TILE_C2, cb, ldc);
+      _tile_stored(TILE_C3, cb + kTileN, ldc);
+    }
+  }
+  // The last row block, alone: the hi and lo parts' sums in C0/C1, the mid part's in C2/C3
+  // (four independent sums keep the unit busy), added at the end.
+  for (; tb < x.tp; tb += kTileRows) {
     const uint16_t* at = x.parts + a_tile(x, tb, k0 / kTileK, 0);
     for (int64_t rb = 0; rb < rows; rb += 2 * kTileN) {
       float* ct = c + tb * kPanelN + rb;
