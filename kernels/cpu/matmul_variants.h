@@ -6,7 +6,7 @@
 // isa_avx512), and matmul_amx.cpp adds the AMX prefill path. A variant's code must live in its
 // namespace or have internal linkage: an inline function or template instantiation shared by name
 // with another object file would be merged by the linker with one of the copies, possibly one
-// compiled for wider registers than this CPU has (tests/kernels/check_variant_symbols.sh).
+// compiled for wider registers than this CPU has (tests/kernels/check_kernel_variants.sh).
 //
 // Shape legend: T tokens (rows of x and y), K input features, N output features (rows of W).
 #pragma once
