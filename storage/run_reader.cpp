@@ -37,6 +37,10 @@ std::vector<T> blob_vector(const Stmt& s, int col) {
 
 }  // namespace
 
+// Bounds on a run's shape far past any model of the family (Grok-1: 64 layers, 8 experts).
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxExperts = 4096;
+
 void RunReader::malformed(int64_t run, const std::string& what) {
   fail("trace ", db_.path(), ": run ", run, ": ", what, " (the file is damaged)");
 }
@@ -89,9 +93,18 @@ FROM runs WHERE id = ?1)sql");
   info.machine_json = s.text(7);
   info.devices_json = s.text(8);
   info.layout_json = s.text(9);
-  info.n_layers = int32_t(s.i64(10));
-  info.n_experts = int32_t(s.i64(11));
-  info.top_k = int32_t(s.i64(12));
+  // The shape sizes what the run's reader allocates: a damaged count must be an error, not a
+  // multi-gigabyte allocation (found by fuzz_trace_file: n_layers read as 8.6e7).
+  const int64_t layers = s.i64(10), experts = s.i64(11), top_k = s.i64(12);
+  if (layers < 0 || layers > kMaxLayers)
+    malformed(id, cat("n_layers is ", layers, ", expected 0..", kMaxLayers));
+  if (experts < 0 || experts > kMaxExperts)
+    malformed(id, cat("n_experts is ", experts, ", expected 0..", kMaxExperts));
+  if (top_k < 0 || top_k > experts)
+    malformed(id, cat("top_k is ", top_k, ", expected 0..", experts, " (n_experts)"));
+  info.n_layers = int32_t(layers);
+  info.n_experts = int32_t(experts);
+  info.top_k = int32_t(top_k);
   info.n_heads = int32_t(s.i64(13));
   info.n_kv_heads = int32_t(s.i64(14));
   info.vocab_size = s.i64(15);

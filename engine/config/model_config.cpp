@@ -79,9 +79,13 @@ class Fields {
   int64_t as_integer(const char* key) const {
     const json& v = j_[key];
     if (v.is_number_integer()) return v.get<int64_t>();
-    // Some exporters write sizes as floats (e.g. 8192.0); accept exact integers only.
-    if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>())
-      return int64_t(v.get<double>());
+    // Some exporters write sizes as floats (e.g. 8192.0); accept exact integers only, and only
+    // those an int64 holds (a longer run of digits than uint64's parses as a float too, and
+    // converting it would be undefined: found by fuzz_config_json).
+    if (v.is_number_float()) {
+      const double d = v.get<double>();
+      if (std::floor(d) == d && d >= -0x1p63 && d < 0x1p63) return int64_t(d);
+    }
     fail(source_, ": field '", key, "' is ", v.type_name(), " ", v.dump(), ", expected an integer");
   }
 

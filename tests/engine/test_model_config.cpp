@@ -186,6 +186,10 @@ TEST(ConfigJson, BadConfigsNameTheField) {
   expect_config_error(with(kHpcaiGrok1, "hidden_size", R"("6144")"), "hidden_size");
   expect_config_error(with(kHpcaiGrok1, "num_experts_per_tok", "9"), "num_experts_per_tok");
   expect_config_error(with(kHpcaiGrok1, "num_hidden_layers", "0"), "num_hidden_layers");
+  // Too many digits for uint64: parsed as a float, which no int64 holds (fuzz_config_json).
+  expect_config_error(with(kHpcaiGrok1, "num_hidden_layers", "444444444444444444444444444444"),
+                      "num_hidden_layers");
+  expect_config_error(with(kHpcaiGrok1, "hidden_size", "6144.5"), "hidden_size");
   expect_config_error(with(kHpcaiGrok1, "head_dim", "127"), "head_dim");
   expect_config_error(with(kHpcaiGrok1, "eos_token_id", "200000"), "eos_token_id");
   expect_config_error(with(kHpcaiGrok1, "tie_word_embeddings", "3"), "tie_word_embeddings");
