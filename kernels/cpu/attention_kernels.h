@@ -8,13 +8,16 @@
 // Hq query heads, Hkv KV heads, Dh head dim, Gq = Hq / Hkv query heads per KV head. q/o:
 // [T, Hq, Dh]; k/v cache: [S_max, Hkv, Dh]; probs: [Hq, T, S].
 //
-// Work item = one (KV head, query token) pair: the Gq query heads that read the same KV head are
-// done together, so each key and value row is loaded once for all of them. Items are ordered
-// KV-head-major so that a thread's consecutive items read the same cache rows. Per item:
-//   1. raw logits q.k for the keys s <= p (4 heads per pass over a key row), masked keys marked;
+// Work item = one KV head with a block of query tokens (attention_variants.h): the Gq query heads
+// that read the same KV head are done together, so each key and value row is loaded once for
+// all of them. Items are ordered KV-head-major so that a thread's consecutive items read the same
+// cache rows. One token at a time (decode; prefill on AVX2):
+//   1. raw logits q.k for the keys s <= p (tiles of 2 heads x 4 keys), masked keys marked;
 //   2. multiplier, soft-cap (vector tanh), temperature, 3. exp (vector) and the sum: one pass after
 //      the row maximum of the raw logits (the transform is increasing); 4. the weighted sum of
 //      value rows, kept in registers.
+// A block of tokens (prefill on AVX-512, query_block): step 1 over key blocks transposed once,
+// keys in the lanes; steps 2-3 per row; step 4 for 8 rows per pass over the value rows.
 #pragma once
 
 #include <algorithm>
@@ -298,58 +301,286 @@ void weighted_values_any(const float* w, int64_t n, const float* vg, int64_t kv_
   for (int64_t d = 0; d < dh; ++d) out[d] *= scale;
 }
 
+// Steps 2-3 for one query row whose raw logits w[0, n) are in place (masked keys kMasked): w
+// becomes exp(logit - max), and the returned factor 1 / sum normalises it. When every visible key
+// is masked, all S logits are -1e30 alike and the reference's softmax is uniform over all S keys,
+// including those past p: then w[0, S) is that distribution and the factor is 0.
+float softmax_row(const AttentionJob& job, float* w, int64_t n, float tau) {
+  const AttentionParams& params = job.params;
+  const int64_t s_n = job.p0 + job.t;
+  const float mult = params.logit_multiplier, cap = params.softcap;
+  // One pass when the transform is increasing (every Grok config); else two.
+  const bool one_pass = mult > 0.0f;
+  const float max_l = one_pass ? max_of(w, n) : transform_logits(w, n, mult, cap, tau);
+  if (max_l == kMasked) {
+    for (int64_t s = 0; s < s_n; ++s) w[s] = 1.0f / float(s_n);
+    return 0.0f;
+  }
+  return 1.0f / (one_pass
+                     ? transform_exp_and_sum(w, n, mult, cap, tau, transform(max_l, mult, cap, tau))
+                     : exp_and_sum(w, n, max_l));
+}
+
+// With probs, the row's exp(logit - max) scaled by inv into probabilities, zero past n.
+void store_probs(const AttentionJob& job, float* w, int64_t n, float inv) {
+  if (!job.probs || inv == 0.0f) return;
+  for (int64_t s = 0; s < n; ++s) w[s] *= inv;
+  for (int64_t s = n; s < job.p0 + job.t; ++s) w[s] = 0.0f;
+}
+
+// Steps 2-4 for one query row: the softmax over w[0, n) and the weighted sum of the value rows
+// into out; with probs, w becomes the row of probabilities.
+void finish_row(const AttentionJob& job, float* w, int64_t n, float tau, const float* vg,
+                float* out) {
+  const int64_t dh = job.params.head_dim, kv_stride = job.params.n_kv_heads * dh;
+  const float inv = softmax_row(job, w, n, tau);
+  if (inv == 0.0f) {  // all masked: uniform over all S keys
+    weighted_values_any(w, job.p0 + job.t, vg, kv_stride, dh, 1.0f, out);
+    return;
+  }
+  weighted_values_any(w, n, vg, kv_stride, dh, inv, out);
+  store_probs(job, w, n, inv);
+}
+
+// Row r of a work item: query token tq0 + r / Gq, head r % Gq of KV head g.
+struct QueryRow {
+  const float* q;  // [Dh]
+  float* w;        // [S]: logits, then probabilities when kept
+  float* out;      // [Dh]
+  int64_t p;       // absolute position
+};
+
+QueryRow query_row(const AttentionJob& job, int64_t g, int64_t tq0, int64_t r, float* scratch) {
+  const AttentionParams& params = job.params;
+  const int64_t hq_n = params.n_q_heads, dh = params.head_dim;
+  const int64_t group = hq_n / params.n_kv_heads, s_n = job.p0 + job.t;
+  const int64_t tq = tq0 + r / group, hq = g * group + r % group;
+  QueryRow row;
+  row.q = job.q + (tq * hq_n + hq) * dh;
+  row.w = job.probs ? job.probs + (hq * job.t + tq) * s_n : scratch + r * s_n;
+  row.out = job.o + (tq * hq_n + hq) * dh;
+  row.p = job.p0 + tq;
+  return row;
+}
+
+// One query token (decode, or a variant without vectors): its Gq heads 4 at a time over the keys.
+void one_token(const AttentionJob& job, int64_t g, int64_t tq, float* scratch) {
+  const AttentionParams& params = job.params;
+  const int64_t dh = params.head_dim, kv_stride = params.n_kv_heads * dh;
+  const int64_t group = params.n_q_heads / params.n_kv_heads;
+  const int64_t p = job.p0 + tq;  // absolute position of this query
+  const int64_t n = p + 1;        // keys it may see; keys past p are masked and never read
+  const float* kg = job.k + g * dh;
+  const float* vg = job.v + g * dh;
+  const float tau = temperature(p, params.temperature_len);
+  for (int64_t j0 = 0; j0 < group; j0 += 4) {
+    const int nh = int(std::min<int64_t>(4, group - j0));
+    const float* qs[4];
+    float* w[4];
+    float* out[4];
+    for (int j = 0; j < nh; ++j) {
+      const QueryRow row = query_row(job, g, tq, j0 + j, scratch);
+      qs[j] = row.q;
+      w[j] = row.w;
+      out[j] = row.out;
+    }
+    raw_logits(qs, nh, kg, kv_stride, dh, job.key_valid, n, w);
+    for (int j = 0; j < nh; ++j) finish_row(job, w[j], n, tau, vg, out[j]);
+  }
+}
+
+#if MOESCOPE_SIMD_AVX512  // the AVX2 variant takes prefill one token at a time (attention.cpp)
+// Rows of a block whose logits one pass over a transposed key block computes together.
+constexpr int kBlockRows = 8;
+
+// Step 4 for nr rows at once: out_r[Dh] = scale_r * sum_{s < n} w_r[s] v_s, Dh = C vectors of
+// P, rows R at a time so that each value row is loaded once for R rows (per row, the value rows
+// came from L2 for every query). Weights are zero past a row's own keys; a key whose weight is
+// zero in every row is skipped, so a masked key's row is never read.
+template <class P, int C, int R>
+void weighted_values_group(const float* const* w, int nr, int64_t n, const float* vg,
+                           int64_t kv_stride, const float* scale, float* const* out) {
+  using V = typename P::V;
+  constexpr int64_t L = P::kLanes;
+  for (int r0 = 0; r0 < nr; r0 += R) {
+    const int m = std::min(R, nr - r0);
+    const float* wr[R];
+    for (int r = 0; r < R; ++r) wr[r] = w[r0 + std::min(r, m - 1)];
+    V acc[R][C];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) acc[r][c] = P::zero();
+    for (int64_t s = 0; s < n; ++s) {
+      bool any = false;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) any |= wr[r][s] != 0.0f;
+      if (!any) continue;
+      const float* vs = vg + s * kv_stride;
+      V v[C];
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) v[c] = P::load(vs + L * c);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const V ws = P::set1(wr[r][s]);
+#pragma GCC unroll 16
+        for (int c = 0; c < C; ++c) acc[r][c] = P::fmadd(ws, v[c], acc[r][c]);
+      }
+    }
+    for (int r = 0; r < m; ++r) {
+      const V vscale = P::set1(scale[r0 + r]);
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) P::store(out[r0 + r] + L * c, P::mul(acc[r][c], vscale));
+    }
+  }
+}
+
+// weighted_values_group with as many rows at once as the registers hold (about 16 accumulators).
+template <class P>
+void weighted_values_rows(const float* const* w, int nr, int64_t n, const float* vg,
+                          int64_t kv_stride, int64_t dh, const float* scale, float* const* out) {
+  constexpr int kAcc = P::kLanes == 16 ? 16 : 8;
+  switch (dh / P::kLanes) {
+    case 1:
+      return weighted_values_group<P, 1, kAcc>(w, nr, n, vg, kv_stride, scale, out);
+    case 2:
+      return weighted_values_group<P, 2, kAcc / 2>(w, nr, n, vg, kv_stride, scale, out);
+    case 4:
+      return weighted_values_group<P, 4, std::max(1, kAcc / 4)>(w, nr, n, vg, kv_stride, scale,
+                                                                out);
+    case 8:
+      return weighted_values_group<P, 8, std::max(1, kAcc / 8)>(w, nr, n, vg, kv_stride, scale,
+                                                                out);
+    default:
+      return weighted_values_group<P, 16, 1>(w, nr, n, vg, kv_stride, scale, out);
+  }
+}
+
+// A block of query tokens [tq0, tq1) (rows: every token's Gq heads): step 1 for all rows at once,
+// key block by key block. Each block of P::kLanes keys is transposed once, kt[d][l] = K[s0+l][d],
+// and every row's logits for it are Dh FMAs of q[d] (broadcast) against kt[d]: the keys lie in
+// the lanes, so there is no horizontal sum per key (the per-token tiles spent about as much on
+// those sums as on the products at Dh = 32). Then steps 2-4 row by row.
+template <class P>
+void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, float* scratch) {
+  using V = typename P::V;
+  constexpr int64_t L = P::kLanes;
+  const AttentionParams& params = job.params;
+  const int64_t dh = params.head_dim, kv_stride = params.n_kv_heads * dh;
+  const int64_t group = params.n_q_heads / params.n_kv_heads, s_n = job.p0 + job.t;
+  const int64_t rows = (tq1 - tq0) * group;
+  const int64_t n_max = job.p0 + tq1;  // keys the block's last token sees
+  const float* kg = job.k + g * dh;
+  const float* vg = job.v + g * dh;
+  float* kt = thread_scratch(ScratchSlot::AttnKeysT, size_t(dh * L));
+  for (int64_t s0 = 0; s0 < n_max; s0 += L) {
+    const int64_t cnt = std::min(L, n_max - s0);
+    for (int64_t l = 0; l < L; ++l) {
+      const float* key = kg + (s0 + l) * kv_stride;
+      for (int64_t d = 0; d < dh; ++d) kt[d * L + l] = l < cnt ? key[d] : 0.0f;
+    }
+    // Rows whose token sees key s0: tokens from p0 + tq >= s0 on (the later rows of the block).
+    const int64_t first = (std::max(tq0, s0 - job.p0) - tq0) * group;
+    const int64_t keep = std::min(L, s_n - s0);  // logits that fit in a row of S
+    for (int64_t r0 = first; r0 < rows; r0 += kBlockRows) {
+      const int64_t nr = std::min<int64_t>(kBlockRows, rows - r0);
+      const float* q[kBlockRows];
+      float* w[kBlockRows];
+      for (int r = 0; r < kBlockRows; ++r) {
+        const QueryRow row = query_row(job, g, tq0, r0 + std::min<int64_t>(r, nr - 1), scratch);
+        q[r] = row.q;
+        w[r] = row.w;
+      }
+      V acc[kBlockRows];
+#pragma GCC unroll 8
+      for (int r = 0; r < kBlockRows; ++r) acc[r] = P::zero();
+      for (int64_t d = 0; d < dh; ++d) {
+        const V kv = P::load(kt + d * L);
+#pragma GCC unroll 8
+        for (int r = 0; r < kBlockRows; ++r) acc[r] = P::fmadd(P::set1(q[r][d]), kv, acc[r]);
+      }
+      for (int r = 0; r < nr; ++r) {
+        if (keep == L) {
+          P::store(w[r] + s0, acc[r]);
+        } else {
+          alignas(64) float tmp[L];
+          P::store(tmp, acc[r]);
+          for (int64_t l = 0; l < keep; ++l) w[r][s0 + l] = tmp[l];
+        }
+      }
+    }
+  }
+  // Steps 2-3 row by row; step 4 for groups of rows at once (weighted_values_rows), over keys
+  // [0, n_max) with each row's weights zero past its own keys.
+  const int64_t C = dh / L;
+  const bool blocked_pv = dh % L == 0 && (C == 1 || C == 2 || C == 4 || C == 8 || C == 16);
+  int64_t pending[kBlockRows];  // rows waiting for step 4
+  float inv[kBlockRows];
+  int n_pending = 0;
+  auto flush = [&] {
+    if (n_pending == 0) return;
+    const float* w[kBlockRows];
+    float* out[kBlockRows];
+    float* probs_w[kBlockRows];
+    for (int i = 0; i < n_pending; ++i) {
+      const QueryRow row = query_row(job, g, tq0, pending[i], scratch);
+      w[i] = probs_w[i] = row.w;
+      out[i] = row.out;
+    }
+    weighted_values_rows<P>(w, n_pending, n_max, vg, kv_stride, dh, inv, out);
+    for (int i = 0; i < n_pending; ++i) {
+      const QueryRow row = query_row(job, g, tq0, pending[i], scratch);
+      store_probs(job, probs_w[i], row.p + 1, inv[i]);
+    }
+    n_pending = 0;
+  };
+  for (int64_t r = 0; r < rows; ++r) {
+    const QueryRow row = query_row(job, g, tq0, r, scratch);
+    const int64_t n = row.p + 1;
+    if (job.key_valid)
+      for (int64_t s = 0; s < n; ++s)
+        if (!job.key_valid[s]) row.w[s] = kMasked;
+    const float tau = temperature(row.p, params.temperature_len);
+    if (!blocked_pv) {
+      finish_row(job, row.w, n, tau, vg, row.out);
+      continue;
+    }
+    const float f = softmax_row(job, row.w, n, tau);
+    if (f == 0.0f) {  // all masked: uniform over all S keys
+      weighted_values_any(row.w, s_n, vg, kv_stride, dh, 1.0f, row.out);
+      continue;
+    }
+    for (int64_t s = n; s < n_max; ++s) row.w[s] = 0.0f;  // no weight past the row's keys
+    pending[n_pending] = r;
+    inv[n_pending++] = f;
+    if (n_pending == kBlockRows) flush();
+  }
+  flush();
+}
+#endif
+
 }  // namespace
 
 void attention_items(const AttentionJob& job, int64_t i0, int64_t i1) {
   const AttentionParams& params = job.params;
-  const int64_t hq_n = params.n_q_heads, hkv_n = params.n_kv_heads, dh = params.head_dim;
-  const int64_t group = hq_n / hkv_n;  // query heads per KV head
-  const int64_t t = job.t, p0 = job.p0, s_n = p0 + t;
-  const int64_t kv_stride = hkv_n * dh;  // floats between consecutive cache positions
-  // [Gq, S] logits, when probs is not kept.
+  const int64_t group = params.n_q_heads / params.n_kv_heads;
+  const int64_t t = job.t, s_n = job.p0 + t, qb = job.query_block;
+  const int64_t blocks = (t + qb - 1) / qb;
+  // [rows, S] logits, when probs is not kept.
   float* scratch =
-      job.probs ? nullptr : thread_scratch(ScratchSlot::AttnLogits, size_t(group * s_n));
+      job.probs ? nullptr : thread_scratch(ScratchSlot::AttnLogits, size_t(qb * group * s_n));
   for (int64_t i = i0; i < i1; ++i) {
-    const int64_t g = i / t, tq = i % t;
-    const int64_t p = p0 + tq;  // absolute position of this query
-    const int64_t n = p + 1;    // keys it may see; keys past p are masked and never read
-    const float* kg = job.k + g * dh;
-    const float* vg = job.v + g * dh;
-    const float tau = temperature(p, params.temperature_len);
-    for (int64_t j0 = 0; j0 < group; j0 += 4) {
-      const int nh = int(std::min<int64_t>(4, group - j0));
-      const float* qs[4];
-      float* w[4];
-      for (int j = 0; j < nh; ++j) {
-        const int64_t hq = g * group + j0 + j;
-        qs[j] = job.q + (tq * hq_n + hq) * dh;
-        w[j] = job.probs ? job.probs + (hq * t + tq) * s_n : scratch + (j0 + j) * s_n;  // [S]
-      }
-      raw_logits(qs, nh, kg, kv_stride, dh, job.key_valid, n, w);
-      for (int j = 0; j < nh; ++j) {
-        const int64_t hq = g * group + j0 + j;
-        float* out = job.o + (tq * hq_n + hq) * dh;
-        const float mult = params.logit_multiplier, cap = params.softcap;
-        // One pass when the transform is increasing (every Grok config); else two.
-        const bool one_pass = mult > 0.0f;
-        const float max_l = one_pass ? max_of(w[j], n) : transform_logits(w[j], n, mult, cap, tau);
-        if (max_l == kMasked) {
-          // Every visible key is masked: all S logits are -1e30 alike and the reference's
-          // softmax is uniform over all S keys, including those past p.
-          for (int64_t s = 0; s < s_n; ++s) w[j][s] = 1.0f / float(s_n);
-          weighted_values_any(w[j], s_n, vg, kv_stride, dh, 1.0f, out);
-          continue;
-        }
-        const float inv = 1.0f / (one_pass ? transform_exp_and_sum(w[j], n, mult, cap, tau,
-                                                                   transform(max_l, mult, cap, tau))
-                                           : exp_and_sum(w[j], n, max_l));
-        weighted_values_any(w[j], n, vg, kv_stride, dh, inv, out);
-        if (job.probs) {
-          for (int64_t s = 0; s < n; ++s) w[j][s] *= inv;
-          for (int64_t s = n; s < s_n; ++s) w[j][s] = 0.0f;
-        }
-      }
+    const int64_t g = i / blocks, k = i % blocks;
+    // Blocks from both ends in turn: later blocks see more keys (causal).
+    const int64_t b = k % 2 == 0 ? k / 2 : blocks - 1 - k / 2;
+    const int64_t tq0 = b * qb, tq1 = std::min(t, tq0 + qb);
+#if MOESCOPE_SIMD_AVX512
+    if (qb > 1) {
+      query_block<Wide>(job, g, tq0, tq1, scratch);
+      continue;
     }
+#endif
+    for (int64_t tq = tq0; tq < tq1; ++tq) one_token(job, g, tq, scratch);
   }
 }
 

@@ -24,10 +24,22 @@ struct AttentionJob {
   AttentionParams params;
   float* o;      // [T, Hq, Dh]
   float* probs;  // [Hq, T, S] or null
+  // Query tokens per work item: 1 (decode, or a variant without vectors), or a block of
+  // kAttentionQueryBlock tokens whose logits are computed together (attention_items).
+  int64_t query_block = 1;
 };
 
-// Runs work items [i0, i1) of job: item i is KV head i / T with query token i % T (its Gq query
-// heads together), on the calling thread.
+// Query tokens per work item when T > 1: key rows are transposed once per block of them.
+constexpr int64_t kAttentionQueryBlock = 16;
+
+// Work items of a job: KV heads x blocks of query_block tokens.
+inline int64_t attention_item_count(const AttentionJob& job) {
+  return job.params.n_kv_heads * ((job.t + job.query_block - 1) / job.query_block);
+}
+
+// Runs work items [i0, i1) of job on the calling thread: item i is KV head i / B (B blocks per
+// head) with a block of query_block query tokens (their Gq query heads together), the blocks of a
+// head taken from both ends in turn so that equal ranges of items carry equal causal work.
 using AttentionItemsFn = void (*)(const AttentionJob& job, int64_t i0, int64_t i1);
 
 namespace isa_portable {

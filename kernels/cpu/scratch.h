@@ -16,7 +16,8 @@ enum class ScratchSlot {
   AmxX,        // matmul on AMX: x's bf16 parts
   AmxPanel,    // matmul on AMX: W's B tiles
   AmxC,        // matmul on AMX: the f32 sums between K panels
-  AttnLogits,  // attention: a KV head's query heads' logits over the keys
+  AttnLogits,  // attention: a work item's query rows' logits over the keys
+  AttnKeysT,   // attention: a block of keys transposed
   Count
 };
 

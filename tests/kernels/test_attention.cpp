@@ -157,6 +157,8 @@ TEST(Attention, MatchesReference) {
       {2, 1, 16, 6, 0, 30, 4, true, 10},
       // Everything at once, prefill.
       {8, 2, 128, 17, 0, 30, 4, true, 200},
+      // Several blocks of 16 query tokens after a cached prefix (chunked prefill), one KV head.
+      {4, 1, 32, 40, 5, 30, 0, true, 10},
       // Several key blocks of 32 with ragged ends, a lone head after the pairs (3 per KV head).
       {6, 2, 32, 2, 101, 30, 0, true, 10},
       {4, 1, 64, 1, 70, 0, 0, false, 1},
