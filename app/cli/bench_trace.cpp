@@ -25,8 +25,8 @@ struct Mode {
   const char* name;
   bool traced;
   trace::CaptureSettings capture;
-  std::string path;  // its trace file
-  std::vector<double> prefill, decode;
+  std::string path = {};  // its trace file
+  std::vector<double> prefill = {}, decode = {};
   int64_t tokens = 0;  // positions recorded over the repeats
   int64_t dropped = 0;
 };

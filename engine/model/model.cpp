@@ -217,7 +217,7 @@ void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
 void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   const ModelConfig& c = config_;
   const LayerWeights& w = weights_->layers[size_t(l)];
-  const int64_t D = c.d_model, E = c.n_experts, K = c.top_k, F = c.expert_ffn;
+  const int64_t D = c.d_model, E = c.n_experts, K = c.top_k;
   const int32_t layer = int32_t(l);
 
   float* x = sized(ws_.x, T * D);

@@ -59,7 +59,7 @@ void finish_loads(LayerRoutingStats& s, int64_t E, int64_t K, double capacity_fa
 TokenRouterScalars token_router_scalars(const float* probs, int64_t n_experts, int64_t top_k) {
   TokenRouterScalars s;
   // The max(k, 2) largest probabilities, by insertion into a short descending list.
-  double best[kMaxTopK];
+  double best[kMaxTopK] = {};  // zeros where fewer experts than ranks
   const int64_t ranked = std::min({n_experts, std::max<int64_t>(top_k, 2), kMaxTopK});
   int64_t filled = 0;
   for (int64_t i = 0; i < n_experts; ++i) {

@@ -35,8 +35,9 @@ AttentionItemsFn items_for(Isa isa) {
 void attention(const float* q, const float* k, const float* v, const uint8_t* key_valid, int64_t t,
                int64_t p0, const AttentionParams& params, float* o, float* probs,
                ThreadPool* pool) {
-  const int64_t hq_n = params.n_q_heads, hkv_n = params.n_kv_heads, dh = params.head_dim;
-  assert(hq_n > 0 && hkv_n > 0 && hq_n % hkv_n == 0 && dh > 0 && t >= 0 && p0 >= 0);
+  const int64_t hq_n = params.n_q_heads, dh = params.head_dim;
+  assert(hq_n > 0 && params.n_kv_heads > 0 && hq_n % params.n_kv_heads == 0 && dh > 0 && t >= 0 &&
+         p0 >= 0);
   // L = 1 would divide by log2(1) = 0.
   assert(params.temperature_len == 0 || params.temperature_len >= 2);
   const Isa isa = active_isa();

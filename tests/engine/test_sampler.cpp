@@ -121,9 +121,11 @@ TEST(Sampler, TopPOverALargeVocabulary) {
         const TokenChoice c = s.sample(logits.data(), V);
         ASSERT_TRUE(nucleus.count(c.id)) << "token " << c.id << " outside the nucleus of " << keep;
         seen.insert(c.id);
-        if (d == 0)
-          for (int r = 0; r < c.n_top; ++r)
+        if (d == 0) {
+          for (int r = 0; r < c.n_top; ++r) {
             EXPECT_EQ(c.top_ids[size_t(r)], order[size_t(r)].second);
+          }
+        }
       }
       // Drawn from all of it, not a smaller prefix: the nucleus' last-ranked tenth appears.
       int tail = 0;

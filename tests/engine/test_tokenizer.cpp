@@ -61,7 +61,9 @@ TEST_F(Grok1Tokenizer, ByteFallbackIsNotSplitMidCharacter) {
   std::string out;
   for (size_t i = 0; i < bytes.size(); ++i) {
     std::string piece = stream.push(bytes[i]);
-    if (i + 1 < bytes.size()) EXPECT_EQ(piece, "") << "emitted part of a character at byte " << i;
+    if (i + 1 < bytes.size()) {
+      EXPECT_EQ(piece, "") << "emitted part of a character at byte " << i;
+    }
     out += piece;
   }
   EXPECT_EQ(out, "\xF0\x9F\x98\x80");

@@ -35,9 +35,15 @@ TEST(Isa, ActiveLevelIsCappedAtWhatTheCpuHas) {
 TEST(Isa, FeatureListNamesWhatDecidesTheLevel) {
   const std::string features = cpu_feature_list();
   EXPECT_FALSE(features.empty());
-  if (detected_isa() >= Isa::Avx2) EXPECT_NE(features.find("avx2"), std::string::npos);
-  if (detected_isa() >= Isa::Avx512) EXPECT_NE(features.find("avx512f"), std::string::npos);
-  if (detected_isa() == Isa::Amx) EXPECT_NE(features.find("amx-bf16"), std::string::npos);
+  if (detected_isa() >= Isa::Avx2) {
+    EXPECT_NE(features.find("avx2"), std::string::npos);
+  }
+  if (detected_isa() >= Isa::Avx512) {
+    EXPECT_NE(features.find("avx512f"), std::string::npos);
+  }
+  if (detected_isa() == Isa::Amx) {
+    EXPECT_NE(features.find("amx-bf16"), std::string::npos);
+  }
 }
 
 TEST(Isa, EnvironmentErrorNamesTheValueAndTheChoices) {

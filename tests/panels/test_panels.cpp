@@ -151,8 +151,11 @@ TEST(PanelData, ARunComparedWithItself) {
   run.ops.push_back(op);
   const CompareData d = compare_runs(run, run);
   ASSERT_EQ(d.layers, 2);
-  for (float v : d.diff)
-    if (!std::isnan(v)) EXPECT_EQ(v, 0.0f);
+  for (float v : d.diff) {
+    if (!std::isnan(v)) {
+      EXPECT_EQ(v, 0.0f);
+    }
+  }
   ASSERT_EQ(d.stability.layers.size(), 2u);
   EXPECT_DOUBLE_EQ(d.stability.layers[0].topk_overlap, 1.0);
   EXPECT_EQ(d.stability.common_prefix, 6);
