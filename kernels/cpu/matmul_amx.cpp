@@ -113,13 +113,12 @@ RowStream row_stream(const WeightMatrix& w, int64_t row, int64_t k0) {
 // of row's stream.
 __m512i load_row32(const WeightMatrix& w, const RowStream& rs, int64_t row, int64_t k, int64_t s) {
   if (k + kTileK > w.k) {  // the ragged end of K
+    const int64_t esize = int64_t(dtype_size(w.dtype));
     alignas(64) uint16_t tmp[kTileK] = {};
     for (int64_t j = k; j < w.k; ++j) {
-      const int64_t i = element_index(w, row, j);
-      float v = 0.0f;
-      if (w.dtype == DType::BF16) v = bf16_to_f32(static_cast<const uint16_t*>(w.data)[i]);
-      if (w.dtype == DType::I8) v = float(static_cast<const int8_t*>(w.data)[i]);
-      if (w.dtype == DType::F8_E4M3) v = fp8_e4m3_to_f32(static_cast<const uint8_t*>(w.data)[i]);
+      float v;
+      convert_to_f32(w.dtype, static_cast<const char*>(w.data) + element_index(w, row, j) * esize,
+                     &v, 1);
       tmp[j - k] = f32_to_bf16(v);  // exact
     }
     return _mm512_load_si512(tmp);
@@ -133,18 +132,11 @@ __m512i load_row32(const WeightMatrix& w, const RowStream& rs, int64_t row, int6
     return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
   }
   if (w.dtype == DType::I8) {
-    const __m256i b = _mm256_loadu_si256(
-        reinterpret_cast<const __m256i*>(static_cast<const int8_t*>(w.data) + i));
-    const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_castsi256_si128(b)));
-    const __m512 hi = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm256_extracti128_si256(b, 1)));
-    return pack_exact_bf16(lo, hi);
+    const auto* q = static_cast<const int8_t*>(w.data) + i;
+    return pack_exact_bf16(simd::LoadI8::load16(q), simd::LoadI8::load16(q + 16));
   }
   const auto* q = static_cast<const uint8_t*>(w.data) + i;  // F8_E4M3
-  using L = simd::LoadF8E4M3;
-  const __m512 lo = _mm512_insertf32x8(_mm512_castps256_ps512(L::load8(q)), L::load8(q + 8), 1);
-  const __m512 hi =
-      _mm512_insertf32x8(_mm512_castps256_ps512(L::load8(q + 16)), L::load8(q + 24), 1);
-  return pack_exact_bf16(lo, hi);
+  return pack_exact_bf16(simd::LoadF8E4M3::load16(q), simd::LoadF8E4M3::load16(q + 16));
 }
 
 // out[c] = column c of the 16 x 16 matrix of 32-bit elements whose rows are r: unpacks of 32-
