@@ -51,7 +51,7 @@ constexpr int64_t kTileElems = kTileRows * kTileK;  // bf16 elements of an A or 
 #define TILE_C2 2
 #define TILE_C3 3
 #define TILE_A 4
-#define TILE_MID 5
+#define TILE_A2 5
 #define TILE_B0 6
 #define TILE_B1 7
 
@@ -206,8 +206,6 @@ void multiply_panel(const SplitX& x, int64_t k0, const uint16_t* panel, int64_t 
                     float* c) {
   constexpr int64_t lda = kTileK * int64_t(sizeof(uint16_t));
   constexpr int64_t ldc = kPanelN * int64_t(sizeof(float));
-  constexpr int64_t ldm = 2 * kTileN * int64_t(sizeof(float));
-  alignas(64) float mid[kTileRows * 2 * kTileN];  // the mid part's sums of one block
   int64_t tb = 0;
   // Two row blocks at a time: C tiles for 32 rows x 32 columns, each summing all three parts.
   // Per 32 columns of K, 2 B and 6 A tile loads feed 12 products, where one row block's 5 loads
@@ -229,11 +227,11 @@ void multiply_panel(const SplitX& x, int64_t k0, const uint16_t* panel, int64_t 
         for (int p = kParts - 1; p >= 0; --p) {  // the smallest part first
           const int64_t at = (s * kParts + p) * kTileElems;
           _tile_loadd(TILE_A, a0 + at, lda);
-          _tile_loadd(TILE_MID, a1 + at, lda);
+          _tile_loadd(TILE_A2, a1 + at, lda);
           _tile_dpbf16ps(TILE_C0, TILE_A, TILE_B0);
           _tile_dpbf16ps(TILE_C1, TILE_A, TILE_B1);
-          _tile_dpbf16ps(TILE_C2, TILE_MID, TILE_B0);
-          _tile_dpbf16ps(TILE_C3, TILE_MID, TILE_B1);
+          _tile_dpbf16ps(TILE_C2, TILE_A2, TILE_B0);
+          _tile_dpbf16ps(TILE_C3, TILE_A2, TILE_B1);
         }
       }
       _tile_stored(TILE_C0, ct, ldc);
@@ -242,47 +240,32 @@ void multiply_panel(const SplitX& x, int64_t k0, const uint16_t* panel, int64_t 
       _tile_stored(TILE_C3, cb + kTileN, ldc);
     }
   }
-  // The last row block, alone: the hi and lo parts' sums in C0/C1, the mid part's in C2/C3
-  // (four independent sums keep the unit busy), added at the end.
+  // The last row block, alone: C tiles for 16 rows x 32 columns.
   for (; tb < x.tp; tb += kTileRows) {
-    const uint16_t* at = x.parts + a_tile(x, tb, k0 / kTileK, 0);
+    const uint16_t* a = x.parts + a_tile(x, tb, k0 / kTileK, 0);
     for (int64_t rb = 0; rb < rows; rb += 2 * kTileN) {
       float* ct = c + tb * kPanelN + rb;
       _tile_loadd(TILE_C0, ct, ldc);
       _tile_loadd(TILE_C1, ct + kTileN, ldc);
-      _tile_zero(TILE_C2);
-      _tile_zero(TILE_C3);
       const uint16_t* b = panel + rb / (2 * kTileN) * steps * 2 * kTileElems;
-      const uint16_t* as = at;
-      for (int64_t s = 0; s < steps; ++s, b += 2 * kTileElems, as += kParts * kTileElems) {
+      for (int64_t s = 0; s < steps; ++s, b += 2 * kTileElems) {
         _tile_loadd(TILE_B0, b, 64);
         _tile_loadd(TILE_B1, b + kTileElems, 64);
-        _tile_loadd(TILE_A, as, lda);
-        _tile_loadd(TILE_MID, as + kTileElems, lda);
-        _tile_dpbf16ps(TILE_C0, TILE_A, TILE_B0);
-        _tile_dpbf16ps(TILE_C1, TILE_A, TILE_B1);
-        _tile_dpbf16ps(TILE_C2, TILE_MID, TILE_B0);
-        _tile_dpbf16ps(TILE_C3, TILE_MID, TILE_B1);
-        _tile_loadd(TILE_A, as + 2 * kTileElems, lda);
-        _tile_dpbf16ps(TILE_C0, TILE_A, TILE_B0);
-        _tile_dpbf16ps(TILE_C1, TILE_A, TILE_B1);
+        for (int p = kParts - 1; p >= 0; --p) {  // the smallest part first
+          _tile_loadd(TILE_A, a + (s * kParts + p) * kTileElems, lda);
+          _tile_dpbf16ps(TILE_C0, TILE_A, TILE_B0);
+          _tile_dpbf16ps(TILE_C1, TILE_A, TILE_B1);
+        }
       }
       _tile_stored(TILE_C0, ct, ldc);
       _tile_stored(TILE_C1, ct + kTileN, ldc);
-      _tile_stored(TILE_C2, mid, ldm);
-      _tile_stored(TILE_C3, mid + kTileN, ldm);
-      for (int64_t r = 0; r < kTileRows; ++r)
-        for (int64_t j = 0; j < 2 * kTileN; j += 16) {
-          float* cr = ct + r * kPanelN + j;
-          _mm512_storeu_ps(
-              cr, _mm512_add_ps(_mm512_loadu_ps(cr), _mm512_load_ps(mid + r * 2 * kTileN + j)));
-        }
     }
   }
 }
 
 // y[t, n0 + j] = (or += when add) c[t, j] * the scale of W row n0 + j for group g (1 without
-// scales), for t < T and j < rows; c is zeroed for the next group.
+// scales), for t < T and j < rows; c is left zero for the next group or panel (its padding rows
+// stay zero: their A tiles are zero).
 void fold(const WeightMatrix& w, int64_t g, int64_t t, int64_t n0, int64_t rows, float* c, float* y,
           bool add) {
   for (int64_t r = 0; r < t; ++r) {
@@ -314,7 +297,7 @@ void fold(const WeightMatrix& w, int64_t g, int64_t t, int64_t n0, int64_t rows,
 #undef TILE_C2
 #undef TILE_C3
 #undef TILE_A
-#undef TILE_MID
+#undef TILE_A2
 #undef TILE_B0
 #undef TILE_B1
 
@@ -368,10 +351,10 @@ void matmul_range(const SplitX& x, const WeightMatrix& w, int64_t n0, int64_t n1
   float* c = thread_scratch(ScratchSlot::AmxC, size_t(x.tp * kPanelN));
   auto* panel = reinterpret_cast<uint16_t*>(
       thread_scratch(ScratchSlot::AmxPanel, size_t(kPanelN * kPanelK / 2)));
+  std::memset(c, 0, sizeof(float) * size_t(x.tp * kPanelN));  // then each fold leaves it zero
   load_tile_config();
   for (int64_t nb = n0; nb < n1; nb += kPanelN) {
     const int64_t rows = std::min(kPanelN, n1 - nb);
-    std::memset(c, 0, sizeof(float) * size_t(x.tp * kPanelN));
     for (int64_t g = 0; g < groups; ++g) {
       for (int64_t kb = g * group_len; kb < (g + 1) * group_len; kb += kPanelK) {
         const int64_t cols = std::min(kPanelK, (g + 1) * group_len - kb);
