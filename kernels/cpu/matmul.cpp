@@ -18,6 +18,21 @@ namespace moescope::kernels {
 
 namespace {
 
+// Calls f(output, n0, n1) for the column ranges of every output that blocks [b0, b1) cover, the
+// outputs' blocks of `unit` columns numbered one after another (one parallel loop over several
+// products of one x).
+template <class F>
+void for_each_output_range(std::span<const MatmulOutput> outs, int64_t unit, int64_t b0, int64_t b1,
+                           F&& f) {
+  int64_t first = 0;  // the first block of the output
+  for (const MatmulOutput& o : outs) {
+    const int64_t n = o.w->n, count = (n + unit - 1) / unit;
+    const int64_t lo = std::max(b0, first), hi = std::min(b1, first + count);
+    if (lo < hi) f(o, (lo - first) * unit, std::min(n, (hi - first) * unit));
+    first += count;
+  }
+}
+
 MatmulRangeFn range_for(Isa isa) {
 #if defined(__x86_64__)
   switch (isa) {
@@ -64,15 +79,10 @@ void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, T
     isa_amx::split_rows(x, split, 0, t);
   }
   auto run = [&](int64_t b0, int64_t b1) {
-    int64_t first = 0;  // the first block of output i
-    for (const MatmulOutput& o : outs) {
-      const int64_t n = o.w->n, count = (n + kAmxBlock - 1) / kAmxBlock;
-      const int64_t lo = std::max(b0, first), hi = std::min(b1, first + count);
-      if (lo < hi)
-        isa_amx::matmul_range(split, *o.w, (lo - first) * kAmxBlock,
-                              std::min(n, (hi - first) * kAmxBlock), o.y, accumulate);
-      first += count;
-    }
+    for_each_output_range(outs, kAmxBlock, b0, b1,
+                          [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
+                            isa_amx::matmul_range(split, *o.w, n0, n1, o.y, accumulate);
+                          });
   };
   if (parallel) {
     pool->parallel_for(blocks, run);
@@ -145,15 +155,10 @@ void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> ou
     return;
   }
   pool->parallel_for(total_blocks, [&](int64_t b0, int64_t b1) {
-    int64_t first = 0;  // the first block of output i
-    for (const MatmulOutput& o : outs) {
-      const int64_t n = o.w->n, blocks = (n + kBlockRows - 1) / kBlockRows;
-      const int64_t lo = std::max(b0, first), hi = std::min(b1, first + blocks);
-      if (lo < hi)
-        matmul_range(x, 0, t, *o.w, (lo - first) * kBlockRows,
-                     std::min(n, (hi - first) * kBlockRows), o.y, false);
-      first += blocks;
-    }
+    for_each_output_range(outs, kBlockRows, b0, b1,
+                          [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
+                            matmul_range(x, 0, t, *o.w, n0, n1, o.y, false);
+                          });
   });
 }
 
