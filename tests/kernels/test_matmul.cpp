@@ -19,7 +19,9 @@
 namespace moescope::kernels {
 
 // How an instruction set reads in test logs (found by argument-dependent lookup, so here).
-void PrintTo(Isa isa, std::ostream* os) { *os << isa_name(isa); }
+void PrintTo(Isa isa, std::ostream* os) {
+  *os << isa_name(isa);
+}
 
 namespace {
 
@@ -181,35 +183,38 @@ TEST(Matmul, IdentityWeightsGiveXExactlyOnEveryVariant) {
 // prefill, row-major and packed, the outputs' row blocks shared across 1 and 3 threads.
 TEST(Matmul, SharedXMatchesOneMatmulEach) {
   const int64_t k = 256;
-  const int64_t ns[] = {130, 16, 37};  // block ends inside each output (16: not on the AMX path)
-  for (Isa isa : kIsas) {
-    if (isa > detected_isa()) continue;
-    ScopedIsa scoped(isa);
-    for (int64_t t : {1, 3, 40})
-      for (bool packed : {false, true})
-        for (int threads : {1, 3}) {
-          SCOPED_TRACE(testing::Message() << isa_name(isa) << " T=" << t << " packed=" << packed
-                                          << " threads=" << threads);
-          std::vector<test::OwnedWeights> ws;
-          std::vector<std::vector<float>> ys, wants;
-          std::vector<MatmulOutput> outs;
-          const std::vector<float> x = test::random_floats(size_t(t * k), 31);
-          for (int i = 0; i < 3; ++i) {
-            ws.push_back(test::random_weights(DType::BF16, ns[i], k, 0, 40 + i));
-            if (packed) ws.back().w = pack_weights(ws.back().w, ws.back().bytes.data());
-            wants.emplace_back(size_t(t * ns[i]));
-            ref::matmul_ref(x.data(), t, ws.back().w, wants.back().data(), false);
-            ys.emplace_back(size_t(t * ns[i]), 123.0f);  // overwritten, not accumulated into
+  // Block ends inside each output; with 16 rows the outputs do not take the AMX path together,
+  // with 64 they do (its blocks of 32 columns mapped over all three).
+  for (const int64_t middle : {16, 64})
+    for (Isa isa : kIsas) {
+      if (isa > detected_isa()) continue;
+      ScopedIsa scoped(isa);
+      const int64_t ns[] = {130, middle, 37};
+      for (int64_t t : {1, 3, 40})
+        for (bool packed : {false, true})
+          for (int threads : {1, 3}) {
+            SCOPED_TRACE(testing::Message() << isa_name(isa) << " N=" << middle << " T=" << t
+                                            << " packed=" << packed << " threads=" << threads);
+            std::vector<test::OwnedWeights> ws;
+            std::vector<std::vector<float>> ys, wants;
+            std::vector<MatmulOutput> outs;
+            const std::vector<float> x = test::random_floats(size_t(t * k), 31);
+            for (int i = 0; i < 3; ++i) {
+              ws.push_back(test::random_weights(DType::BF16, ns[i], k, 0, 40 + i));
+              if (packed) ws.back().w = pack_weights(ws.back().w, ws.back().bytes.data());
+              wants.emplace_back(size_t(t * ns[i]));
+              ref::matmul_ref(x.data(), t, ws.back().w, wants.back().data(), false);
+              ys.emplace_back(size_t(t * ns[i]), 123.0f);  // overwritten, not accumulated into
+            }
+            for (int i = 0; i < 3; ++i) outs.push_back({&ws[size_t(i)].w, ys[size_t(i)].data()});
+            ThreadPool pool(threads);
+            matmul_shared_x(x.data(), t, outs, &pool);
+            for (int i = 0; i < 3; ++i)
+              EXPECT_TRUE(all_close(ys[size_t(i)].data(), wants[size_t(i)].data(),
+                                    ys[size_t(i)].size(), tolerance_for(DType::F32, Level::Kernel),
+                                    "output " + std::to_string(i)));
           }
-          for (int i = 0; i < 3; ++i) outs.push_back({&ws[size_t(i)].w, ys[size_t(i)].data()});
-          ThreadPool pool(threads);
-          matmul_shared_x(x.data(), t, outs, &pool);
-          for (int i = 0; i < 3; ++i)
-            EXPECT_TRUE(all_close(ys[size_t(i)].data(), wants[size_t(i)].data(),
-                                  ys[size_t(i)].size(), tolerance_for(DType::F32, Level::Kernel),
-                                  "output " + std::to_string(i)));
-        }
-  }
+    }
 }
 
 // Scales also apply to float weights when present (the contract of WeightMatrix::scales).
