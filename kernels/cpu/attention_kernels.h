@@ -435,24 +435,28 @@ void weighted_values_group(const float* const* w, int nr, int64_t n, const float
   }
 }
 
-// weighted_values_group with as many rows at once as the registers hold (about 16 accumulators).
+// Step 4 for several rows: weighted_values_group with as many rows at once as the registers hold
+// (about 16 accumulators), for Dh = 1, 2, 4, 8 or 16 vectors of P; null for other head dims.
+using ValuesRowsFn = void (*)(const float* const* w, int nr, int64_t n, const float* vg,
+                              int64_t kv_stride, const float* scale, float* const* out);
+
 template <class P>
-void weighted_values_rows(const float* const* w, int nr, int64_t n, const float* vg,
-                          int64_t kv_stride, int64_t dh, const float* scale, float* const* out) {
+ValuesRowsFn weighted_values_rows(int64_t dh) {
   constexpr int kAcc = P::kLanes == 16 ? 16 : 8;
+  if (dh % P::kLanes != 0) return nullptr;
   switch (dh / P::kLanes) {
     case 1:
-      return weighted_values_group<P, 1, kAcc>(w, nr, n, vg, kv_stride, scale, out);
+      return weighted_values_group<P, 1, kAcc>;
     case 2:
-      return weighted_values_group<P, 2, kAcc / 2>(w, nr, n, vg, kv_stride, scale, out);
+      return weighted_values_group<P, 2, kAcc / 2>;
     case 4:
-      return weighted_values_group<P, 4, std::max(1, kAcc / 4)>(w, nr, n, vg, kv_stride, scale,
-                                                                out);
+      return weighted_values_group<P, 4, std::max(1, kAcc / 4)>;
     case 8:
-      return weighted_values_group<P, 8, std::max(1, kAcc / 8)>(w, nr, n, vg, kv_stride, scale,
-                                                                out);
+      return weighted_values_group<P, 8, std::max(1, kAcc / 8)>;
+    case 16:
+      return weighted_values_group<P, 16, 1>;
     default:
-      return weighted_values_group<P, 16, 1>(w, nr, n, vg, kv_stride, scale, out);
+      return nullptr;
   }
 }
 
@@ -512,26 +516,20 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
   }
   // Steps 2-3 row by row; step 4 for groups of rows at once (weighted_values_rows), over keys
   // [0, n_max) with each row's weights zero past its own keys.
-  const int64_t C = dh / L;
-  const bool blocked_pv = dh % L == 0 && (C == 1 || C == 2 || C == 4 || C == 8 || C == 16);
-  int64_t pending[kBlockRows];  // rows waiting for step 4
+  const ValuesRowsFn values_rows = weighted_values_rows<P>(dh);
+  QueryRow pending[kBlockRows];  // rows waiting for step 4
   float inv[kBlockRows];
   int n_pending = 0;
   auto flush = [&] {
     if (n_pending == 0) return;
     const float* w[kBlockRows];
     float* out[kBlockRows];
-    float* probs_w[kBlockRows];
     for (int i = 0; i < n_pending; ++i) {
-      const QueryRow row = query_row(job, g, tq0, pending[i], scratch);
-      w[i] = probs_w[i] = row.w;
-      out[i] = row.out;
+      w[i] = pending[i].w;
+      out[i] = pending[i].out;
     }
-    weighted_values_rows<P>(w, n_pending, n_max, vg, kv_stride, dh, inv, out);
-    for (int i = 0; i < n_pending; ++i) {
-      const QueryRow row = query_row(job, g, tq0, pending[i], scratch);
-      store_probs(job, probs_w[i], row.p + 1, inv[i]);
-    }
+    values_rows(w, n_pending, n_max, vg, kv_stride, inv, out);
+    for (int i = 0; i < n_pending; ++i) store_probs(job, pending[i].w, pending[i].p + 1, inv[i]);
     n_pending = 0;
   };
   for (int64_t r = 0; r < rows; ++r) {
@@ -541,7 +539,7 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
       for (int64_t s = 0; s < n; ++s)
         if (!job.key_valid[s]) row.w[s] = kMasked;
     const float tau = temperature(row.p, params.temperature_len);
-    if (!blocked_pv) {
+    if (!values_rows) {
       finish_row(job, row.w, n, tau, vg, row.out);
       continue;
     }
@@ -551,7 +549,7 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
       continue;
     }
     for (int64_t s = n; s < n_max; ++s) row.w[s] = 0.0f;  // no weight past the row's keys
-    pending[n_pending] = r;
+    pending[n_pending] = row;
     inv[n_pending++] = f;
     if (n_pending == kBlockRows) flush();
   }
