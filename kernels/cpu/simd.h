@@ -139,25 +139,38 @@ struct LoadF8E4M3 {
   }
 };
 
+// The constants of exp8/exp16 and tanh8/tanh16, one table for both widths (described there).
+namespace approx {
+constexpr float kExpLo = -87.0f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // ln 2 in two parts
+constexpr int kExpTerms = 6;
+constexpr float kExpPoly[kExpTerms] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                       4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+constexpr float kTanhClamp = 7.90531110763549805f, kTanhTiny = 0.0004f;
+constexpr int kTanhPTerms = 7, kTanhQTerms = 4;
+constexpr float kTanhP[kTanhPTerms] = {
+    -2.76076847742355e-16f, 2.00018790482477e-13f, -8.60467152213735e-11f, 5.12229709037114e-08f,
+    1.48572235717979e-05f,  6.37261928875436e-04f, 4.89352455891786e-03f};
+constexpr float kTanhQ[kTanhQTerms] = {1.19825839466702e-06f, 1.18534705686654e-04f,
+                                       2.26843463243900e-03f, 4.89352518554385e-03f};
+}  // namespace approx
+
 // e^x in 8 lanes: Cephes' expf (n = round(x log2 e), r = x - n ln2 in two parts, degree-6
 // polynomial, 2^n through the exponent bits). Relative error <= 1.2e-7 on [-87, 88] against a
 // double exp. Inputs below -87 give exactly 0 (a masked logit, -1e30 - max, must weigh nothing;
 // libm would return a denormal down to -103, which no softmax or GELU here can tell from 0);
 // inputs above 88 are clamped (e^88 = 1.65e38: "huge", as GELU's exp(-2z) needs).
 inline __m256 exp8(__m256 x) {
-  const __m256 lo = _mm256_set1_ps(-87.0f);
+  using namespace approx;
+  const __m256 lo = _mm256_set1_ps(kExpLo);
   const __m256 underflow = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);
-  x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.0f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+  x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(kExpHi));
+  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)),
                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Hi), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < kExpTerms; ++i) p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[i]));
   p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
   const __m256i e =
       _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
@@ -168,23 +181,17 @@ inline __m256 exp8(__m256 x) {
 // on |x| <= 7.905, where tanh is 1 - 2.7e-7; beyond it the clamp gives +-1 to f32 precision).
 // Relative error <= 3e-7 against a double tanh; x itself below |x| = 4e-4.
 inline __m256 tanh8(__m256 x) {
-  const __m256 c = _mm256_set1_ps(7.90531110763549805f);
+  using namespace approx;
+  const __m256 c = _mm256_set1_ps(kTanhClamp);
   const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_sub_ps(_mm256_setzero_ps(), c)), c);
   const __m256 x2 = _mm256_mul_ps(xc, xc);
-  __m256 p = _mm256_set1_ps(-2.76076847742355e-16f);
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.00018790482477e-13f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-8.60467152213735e-11f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(5.12229709037114e-08f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(1.48572235717979e-05f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(6.37261928875436e-04f));
-  p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(4.89352455891786e-03f));
+  __m256 p = _mm256_set1_ps(kTanhP[0]);
+  for (int i = 1; i < kTanhPTerms; ++i) p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(kTanhP[i]));
   p = _mm256_mul_ps(p, xc);
-  __m256 q = _mm256_set1_ps(1.19825839466702e-06f);
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(1.18534705686654e-04f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(2.26843463243900e-03f));
-  q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(4.89352518554385e-03f));
+  __m256 q = _mm256_set1_ps(kTanhQ[0]);
+  for (int i = 1; i < kTanhQTerms; ++i) q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(kTanhQ[i]));
   const __m256 tiny = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x),
-                                    _mm256_set1_ps(0.0004f), _CMP_LT_OQ);
+                                    _mm256_set1_ps(kTanhTiny), _CMP_LT_OQ);
   return _mm256_blendv_ps(_mm256_div_ps(p, q), x, tiny);
 }
 
@@ -215,19 +222,16 @@ inline float dot_f32(const float* a, const float* b, int64_t n) {
 #if MOESCOPE_SIMD_AVX512
 // e^x in 16 lanes: exp8's algorithm and error.
 inline __m512 exp16(__m512 x) {
-  const __m512 lo = _mm512_set1_ps(-87.0f);
+  using namespace approx;
+  const __m512 lo = _mm512_set1_ps(kExpLo);
   const __mmask16 underflow = _mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ);
-  x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(88.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(kExpHi));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(kExpPoly[0]);
+  for (int i = 1; i < kExpTerms; ++i) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpPoly[i]));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
   const __m512i e =
       _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
@@ -236,22 +240,17 @@ inline __m512 exp16(__m512 x) {
 
 // tanh(x) in 16 lanes: tanh8's approximation and error.
 inline __m512 tanh16(__m512 x) {
-  const __m512 c = _mm512_set1_ps(7.90531110763549805f);
+  using namespace approx;
+  const __m512 c = _mm512_set1_ps(kTanhClamp);
   const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_sub_ps(_mm512_setzero_ps(), c)), c);
   const __m512 x2 = _mm512_mul_ps(xc, xc);
-  __m512 p = _mm512_set1_ps(-2.76076847742355e-16f);
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.00018790482477e-13f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-8.60467152213735e-11f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(5.12229709037114e-08f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(1.48572235717979e-05f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(6.37261928875436e-04f));
-  p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(4.89352455891786e-03f));
+  __m512 p = _mm512_set1_ps(kTanhP[0]);
+  for (int i = 1; i < kTanhPTerms; ++i) p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(kTanhP[i]));
   p = _mm512_mul_ps(p, xc);
-  __m512 q = _mm512_set1_ps(1.19825839466702e-06f);
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(1.18534705686654e-04f));
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(2.26843463243900e-03f));
-  q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(4.89352518554385e-03f));
-  const __mmask16 tiny = _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(0.0004f), _CMP_LT_OQ);
+  __m512 q = _mm512_set1_ps(kTanhQ[0]);
+  for (int i = 1; i < kTanhQTerms; ++i) q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(kTanhQ[i]));
+  const __mmask16 tiny =
+      _mm512_cmp_ps_mask(_mm512_abs_ps(x), _mm512_set1_ps(kTanhTiny), _CMP_LT_OQ);
   return _mm512_mask_blend_ps(tiny, _mm512_div_ps(p, q), x);
 }
 #endif
