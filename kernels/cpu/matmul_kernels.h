@@ -415,9 +415,9 @@ inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* 
 }
 
 #if MOESCOPE_SIMD_AVX512
-// Whether P's chunks go through packed_tile512.
+// Whether P's chunks go through packed_tile512 (P::kWide512).
 template <class P>
-constexpr bool kWide512 = requires {
+constexpr bool kWideChunks = requires {
   P::kWide512;
 };
 
@@ -490,7 +490,7 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
             w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][kPackRows]) {
               const int64_t c0 = g * group_chunks;
 #if MOESCOPE_SIMD_AVX512
-              if constexpr (kWide512<P>) {
+              if constexpr (kWideChunks<P>) {
                 packed_tile512<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks,
                                      first, part);
                 return;
