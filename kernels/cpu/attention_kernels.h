@@ -259,30 +259,38 @@ void weighted_values(const float* w, int64_t n, const float* vg, int64_t kv_stri
   }
 }
 
-// Step 4 with policy P when Dh is 1, 2, 4, 8 or 16 of its vectors; false otherwise.
-template <class P>
-bool weighted_values_of(const float* w, int64_t n, const float* vg, int64_t kv_stride, int64_t dh,
-                        float scale, float* out) {
+// Calls f.template operator()<C>() with C = Dh / P's lanes when that is 1, 2, 4, 8 or 16 (the
+// register tiles of step 4); returns whether it did.
+template <class P, class F>
+bool with_head_vectors(int64_t dh, F&& f) {
   if (dh % P::kLanes != 0) return false;
   switch (dh / P::kLanes) {
     case 1:
-      weighted_values<P, 1>(w, n, vg, kv_stride, scale, out);
+      f.template operator()<1>();
       return true;
     case 2:
-      weighted_values<P, 2>(w, n, vg, kv_stride, scale, out);
+      f.template operator()<2>();
       return true;
     case 4:
-      weighted_values<P, 4>(w, n, vg, kv_stride, scale, out);
+      f.template operator()<4>();
       return true;
     case 8:
-      weighted_values<P, 8>(w, n, vg, kv_stride, scale, out);
+      f.template operator()<8>();
       return true;
     case 16:
-      weighted_values<P, 16>(w, n, vg, kv_stride, scale, out);
+      f.template operator()<16>();
       return true;
     default:
       return false;
   }
+}
+
+// Step 4 with policy P when Dh is 1, 2, 4, 8 or 16 of its vectors; false otherwise.
+template <class P>
+bool weighted_values_of(const float* w, int64_t n, const float* vg, int64_t kv_stride, int64_t dh,
+                        float scale, float* out) {
+  return with_head_vectors<P>(
+      dh, [&]<int C>() { weighted_values<P, C>(w, n, vg, kv_stride, scale, out); });
 }
 #endif
 
@@ -443,21 +451,10 @@ using ValuesRowsFn = void (*)(const float* const* w, int nr, int64_t n, const fl
 template <class P>
 ValuesRowsFn weighted_values_rows(int64_t dh) {
   constexpr int kAcc = P::kLanes == 16 ? 16 : 8;
-  if (dh % P::kLanes != 0) return nullptr;
-  switch (dh / P::kLanes) {
-    case 1:
-      return weighted_values_group<P, 1, kAcc>;
-    case 2:
-      return weighted_values_group<P, 2, kAcc / 2>;
-    case 4:
-      return weighted_values_group<P, 4, std::max(1, kAcc / 4)>;
-    case 8:
-      return weighted_values_group<P, 8, std::max(1, kAcc / 8)>;
-    case 16:
-      return weighted_values_group<P, 16, 1>;
-    default:
-      return nullptr;
-  }
+  ValuesRowsFn fn = nullptr;
+  with_head_vectors<P>(dh,
+                       [&]<int C>() { fn = weighted_values_group<P, C, std::max(1, kAcc / C)>; });
+  return fn;
 }
 
 // A block of query tokens [tq0, tq1) (rows: every token's Gq heads): step 1 for all rows at once,
