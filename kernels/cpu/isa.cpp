@@ -19,6 +19,7 @@ namespace {
 struct Features {
   bool avx2 = false, fma = false, f16c = false;  // with the OS saving ymm
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;  // and zmm
+  bool avx512_vnni = false;
   bool avx512_bf16 = false, amx_tile = false, amx_bf16 = false;
   bool amx_granted = false;  // the OS gave this process the tile data state
 };
@@ -65,6 +66,7 @@ Features detect() {
     f.avx512dq = (b >> 17) & 1;
     f.avx512bw = (b >> 30) & 1;
     f.avx512vl = (b >> 31) & 1;
+    f.avx512_vnni = (c >> 11) & 1;
   }
   if (tile_saved) {
     f.amx_bf16 = (d >> 22) & 1;
@@ -90,7 +92,7 @@ const Features& features() {
 Isa detect_isa() {
   const Features& f = features();
   if (!(f.avx2 && f.fma && f.f16c)) return Isa::Portable;
-  if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq)) return Isa::Avx2;
+  if (!(f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512_vnni)) return Isa::Avx2;
   if (!(f.avx512_bf16 && f.amx_tile && f.amx_bf16 && f.amx_granted)) return Isa::Avx512;
   return Isa::Amx;
 }
@@ -170,6 +172,7 @@ std::string cpu_feature_list() {
   add(f.avx512bw, "avx512bw");
   add(f.avx512vl, "avx512vl");
   add(f.avx512dq, "avx512dq");
+  add(f.avx512_vnni, "avx512vnni");
   add(f.avx512_bf16, "avx512bf16");
   add(f.amx_tile, "amx-tile");
   add(f.amx_bf16, "amx-bf16");

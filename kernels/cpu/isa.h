@@ -4,11 +4,14 @@
 // otherwise) and the hot matmul kernels once more for each wider instruction set; at run time
 // they use the widest set this CPU and OS support, or a lower one asked for (MOESCOPE_ISA, the
 // tests, `moescope bench --isa`). Every level computes the same f32 results up to summation
-// order (isa_amx's bf16 products see x split into three bf16 parts, exact to f32 precision).
+// order and f32 rounding: isa_amx's bf16 products see x split into three bf16 parts (exact), and
+// isa_avx512's int8 decode sees x as 24-bit fixed point against its row's largest magnitude
+// (each element within 2^-24 of that, as an f32 product's rounding).
 //
 //   Portable  plain C++ (the compiler may vectorise it for the baseline)
 //   Avx2      AVX2 + FMA + F16C, 8 f32 lanes
-//   Avx512    AVX-512 F/BW/VL/DQ, 16 f32 lanes
+//   Avx512    AVX-512 F/BW/VL/DQ + VNNI (Ice Lake, Cascade Lake, Zen 4 and later), 16 f32 lanes,
+//             int8 weights multiplied as integers against x in 24-bit fixed point
 //   Amx       Avx512 + AVX512-BF16 + AMX-TILE/AMX-BF16 (the OS must grant the tile state):
 //             prefill matmuls of bf16-exact weights (BF16, I8, F8_E4M3) on the tile unit
 #pragma once

@@ -14,6 +14,8 @@
 //   (WeightLayout::Packed4, weight_packing.h) stream a block of four rows sequentially, one
 //   32-byte chunk per row at a time; bf16 chunks are split into their even and odd elements with
 //   one shift or mask each, against x reordered to match (permute_x_bf16).
+//   With AVX512-VNNI, packed int8 weights are multiplied as integers, against x in 24-bit fixed
+//   point (packed_tile_vnni).
 // * Prefill (larger T): each weight is reused by T rows, so a panel of 16 W rows x kBlockCols
 //   columns is dequantised once into a per-thread f32 scratch (transposed, sized to stay in L1)
 //   and an outer-product tile of 6 x rows x 16 outputs runs over it for every group of x rows.
@@ -22,6 +24,9 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
+#include <limits>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/cpu/matmul_variants.h"
@@ -471,11 +476,173 @@ inline void packed_tile512(const float* x, int64_t ldx, const typename P::L::ele
 }
 #endif
 
+#if MOESCOPE_SIMD_AVX512
+// ---- int8 weights on AVX512-VNNI (decode path, Packed4) --------------------------------------
+//
+// vpdpbusd multiplies 64 unsigned bytes by 64 signed bytes and adds each four products into one of
+// 16 int32 lanes: 64 multiply-adds per instruction and no conversion of the weights, where the
+// f32 path spends three instructions per 16 weights (widen, convert, FMA) and is bound by them.
+// x becomes integer without leaving f32 precision: row t is 24-bit fixed point against its
+// largest magnitude, q[k] = round(x[k] / s), s = 2^e with max|x| / s in [2^22, 2^23), so each
+// element keeps its value to s / 2 (2^-23 of the row's largest: the rounding of an f32 product
+// of it), written as three base-256 digits
+//
+//   q = d2 * 65536 + d1 * 256 + d0,  d0, d1 in [0, 255]: the unsigned operand, against w;
+//                                    d2 in [-128, 127]: signed, so here the weights are the
+//                                    unsigned side, as w + 128 (w ^ 0x80), against d2.
+//
+// The 128 * sum(d2) that w + 128 adds does not depend on W: each lane's d2 sum starts at minus
+// its share. The integer sums are exact (|lane| < 2^24 up to 4096 columns per group, so their
+// conversion to f32 is exact too); the three digits' sums combine in f32.
+//
+// One 64-byte load of a Packed4 chunk holds rows 0 and 1 (lanes 0-7 and 8-15), the next rows 2
+// and 3; x's 32 digits of the chunk are broadcast to both halves.
+
+// Longest scale group the integer sums take without overflowing an int32 lane.
+constexpr int64_t kVnniMaxGroup = int64_t(1) << 19;
+
+// x rows [t0, t1) as digits, in a per-thread scratch, at their rows' offsets.
+struct DigitsX {
+  const uint8_t* digits = nullptr;  // [T][3][K]: d0, d1, d2 of each row
+  const int32_t* start = nullptr;   // [T][G][16]: each lane's start for d2 (-128 * its d2 sum)
+  const float* scale = nullptr;     // [T]: s
+  int64_t k = 0, groups = 1;
+};
+
+// Fills d for rows [t0, t1) of x [T, K] with `groups` scale groups (K and K / groups multiples
+// of 32). False when a row cannot be fixed point (NaN, infinity, or largest magnitude below
+// 2^-100): the caller then takes the f32 path, which carries a NaN or infinity into y as the
+// reference does.
+bool digitize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t groups, DigitsX& d) {
+  constexpr int64_t kStartInts = 16;
+  const size_t floats = size_t(t1) * (1 + size_t(groups) * kStartInts) + size_t(t1) * 3 * K / 4;
+  float* buf = thread_scratch(ScratchSlot::DigitsX, floats);
+  float* scale = buf;
+  auto* start = reinterpret_cast<int32_t*>(buf + t1);
+  auto* digits = reinterpret_cast<uint8_t*>(start + t1 * groups * kStartInts);
+  d = DigitsX{digits, start, scale, K, groups};
+  for (int64_t t = t0; t < t1; ++t) {
+    const float* xr = x + t * K;
+    __m512 m = _mm512_setzero_ps();
+    __mmask16 unordered = 0;
+    for (int64_t k = 0; k < K; k += 16) {
+      const __m512 v = _mm512_loadu_ps(xr + k);
+      m = _mm512_max_ps(m, _mm512_abs_ps(v));
+      unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    }
+    const float largest = _mm512_reduce_max_ps(m);
+    if (unordered || !(largest <= std::numeric_limits<float>::max())) return false;
+    if (largest != 0.0f && largest < 0x1p-100f) return false;
+    int e = 0;
+    std::frexp(largest, &e);  // largest = f * 2^e, f in [0.5, 1)
+    scale[t] = largest == 0.0f ? 1.0f : std::ldexp(1.0f, e - 23);
+    const __m512 inv = _mm512_set1_ps(largest == 0.0f ? 1.0f : std::ldexp(1.0f, 23 - e));
+    // A row's largest value can round up to 2^23, one past the signed top digit's range.
+    const __m512i top = _mm512_set1_epi32((1 << 23) - 1);
+    uint8_t* dr = digits + t * 3 * K;
+    for (int64_t k = 0; k < K; k += 16) {
+      const __m512i q = _mm512_min_epi32(
+          top, _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xr + k), inv),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+      // vpmovdb keeps each lane's low byte: d0, then bits 8-15, then the signed top digit.
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dr + k), _mm512_cvtepi32_epi8(q));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dr + K + k),
+                       _mm512_cvtepi32_epi8(_mm512_srli_epi32(q, 8)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dr + 2 * K + k),
+                       _mm512_cvtepi32_epi8(_mm512_srai_epi32(q, 16)));
+    }
+    // Each lane's start: minus 128 times the d2 digits it will see, over the group's chunks.
+    const int64_t group_len = K / groups;
+    for (int64_t g = 0; g < groups; ++g) {
+      __m512i sum = _mm512_setzero_si512();
+      for (int64_t k = g * group_len; k < (g + 1) * group_len; k += 32) {
+        const __m512i d2 = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(dr + 2 * K + k)));
+        sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(char(0x80)), d2);
+      }
+      _mm512_storeu_si512(start + (t * groups + g) * kStartInts,
+                          _mm512_sub_epi32(_mm512_setzero_si512(), sum));
+    }
+  }
+  return true;
+}
+
+// out[r][c] = x row t + r . W block row c over scale group g's `chunks` chunks, which start at
+// chunk c0 of the row and at blk in the block (as packed_tile512, in integers).
+template <int R>
+inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
+                             int64_t chunks, bool prefetch, float (&out)[R][kPackRows]) {
+  constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
+  const int64_t K = d.k;
+  // One x row: two accumulator sets, alternating between chunks (12 independent chains).
+  constexpr int U = R == 1 ? 2 : 1;
+  __m512i acc[U][R][3][2];  // [set][x row][digit][W rows 0-1 | 2-3]
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < R; ++r)
+      for (int p = 0; p < 2; ++p) {
+        acc[u][r][0][p] = acc[u][r][1][p] = _mm512_setzero_si512();
+        acc[u][r][2][p] = u == 0 ? _mm512_loadu_si512(d.start + ((t + r) * d.groups + g) * 16)
+                                 : _mm512_setzero_si512();
+      }
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  auto chunk = [&](int u, int64_t i) {
+    const int8_t* b = blk + i * kPackRows * E;
+    if (prefetch) {
+      const char* ahead = reinterpret_cast<const char*>(b) + kPrefetch512;
+      __builtin_prefetch(ahead, 0, 2);
+      __builtin_prefetch(ahead + 64, 0, 2);
+    }
+    const __m512i w[2] = {_mm512_loadu_si512(b), _mm512_loadu_si512(b + 2 * E)};
+    const __m512i wu[2] = {_mm512_xor_si512(w[0], flip), _mm512_xor_si512(w[1], flip)};
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* xr = d.digits + (t + r) * 3 * K + (c0 + i) * E;
+      __m512i x[3];
+      for (int j = 0; j < 3; ++j)
+        x[j] = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + j * K)));
+      for (int p = 0; p < 2; ++p) {
+        acc[u][r][0][p] = _mm512_dpbusd_epi32(acc[u][r][0][p], x[0], w[p]);
+        acc[u][r][1][p] = _mm512_dpbusd_epi32(acc[u][r][1][p], x[1], w[p]);
+        acc[u][r][2][p] = _mm512_dpbusd_epi32(acc[u][r][2][p], wu[p], x[2]);
+      }
+    }
+  };
+  int64_t i = 0;
+  if constexpr (U == 2)
+    for (; i + 2 <= chunks; i += 2) {
+      chunk(0, i);
+      chunk(1, i + 1);
+    }
+  for (; i < chunks; ++i) chunk(0, i);
+  for (int r = 0; r < R; ++r) {
+    __m256 rows[kPackRows];
+    for (int p = 0; p < 2; ++p) {
+      __m512i a[3];
+      for (int j = 0; j < 3; ++j) {
+        a[j] = acc[0][r][j][p];
+        if constexpr (U == 2) a[j] = _mm512_add_epi32(a[j], acc[1][r][j][p]);
+      }
+      const __m512 f =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[2]), _mm512_set1_ps(65536.0f),
+                          _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[1]), _mm512_set1_ps(256.0f),
+                                          _mm512_cvtepi32_ps(a[0])));
+      rows[2 * p] = _mm512_castps512_ps256(f);
+      rows[2 * p + 1] = _mm512_extractf32x8_ps(f, 1);
+    }
+    alignas(16) float sums[kPackRows];
+    _mm_store_ps(sums, _mm_mul_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
+                                  _mm_set1_ps(d.scale[t + r])));
+    for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
+  }
+}
+#endif
+
 // Rows [n0, n1) of a packed w, n0 a multiple of kPackRows and n1 at most the last full block's
 // end, for x rows [t0, t1); x is permuted (permute_x_bf16) when P::kPermuted.
+// With digits (int8 weights on AVX512-VNNI), x's digits stand in for x.
 template <class P>
 void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                   int64_t n1, float* y, bool accumulate) {
+                   int64_t n1, float* y, bool accumulate, [[maybe_unused]] const void* digits) {
   constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
   const int64_t K = w.k;
   const auto* q = static_cast<const typename P::L::elem*>(w.data);
@@ -490,6 +657,13 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
             w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][kPackRows]) {
               const int64_t c0 = g * group_chunks;
 #if MOESCOPE_SIMD_AVX512
+              if constexpr (std::is_same_v<P, ChunkI8>) {
+                if (digits) {
+                  packed_tile_vnni<R>(*static_cast<const DigitsX*>(digits), t, g, c0,
+                                      blk + c0 * kPackRows * E, group_chunks, first, part);
+                  return;
+                }
+              }
               if constexpr (kWideChunks<P>) {
                 packed_tile512<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks,
                                      first, part);
@@ -662,7 +836,15 @@ void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMa
       permute_x_bf16(x + t0 * K, t1 - t0, K, permuted + t0 * K);
       xp = permuted;
     }
-    matmul_packed<P>(xp, t0, t1, w, n0, std::min(n1, full), y, accumulate);
+    const void* digits = nullptr;
+#if MOESCOPE_SIMD_AVX512
+    DigitsX d;
+    if constexpr (std::is_same_v<P, ChunkI8>)
+      if (w.k / (w.scales ? w.groups : 1) <= kVnniMaxGroup &&
+          digitize_x(x, t0, t1, w.k, w.scales ? w.groups : 1, d))
+        digits = &d;
+#endif
+    matmul_packed<P>(xp, t0, t1, w, n0, std::min(n1, full), y, accumulate, digits);
   }
   if (n1 > full) matmul_direct<typename P::L>(x, t0, t1, w, std::max(n0, full), n1, y, accumulate);
 }

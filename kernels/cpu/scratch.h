@@ -13,6 +13,7 @@ enum class ScratchSlot {
   Panel,       // matmul prefill: a block of W as stored, f32
   PanelT,      // matmul prefill: the block transposed
   PermutedX,   // matmul decode: x in the bf16 chunks' lane order
+  DigitsX,     // matmul decode: x as fixed-point digits for int8 weights on VNNI
   AmxX,        // matmul on AMX: x's bf16 parts
   AmxPanel,    // matmul on AMX: W's B tiles
   AmxC,        // matmul on AMX: the f32 sums between K panels

@@ -16,8 +16,10 @@
 #else
 #define MOESCOPE_SIMD_AVX2 0
 #endif
-// The avx512 and amx variants (matmul_variants.h) also load 16 elements into 16 f32 lanes.
-#if MOESCOPE_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
+// The avx512 and amx variants (matmul_variants.h) also load 16 elements into 16 f32 lanes, and
+// multiply int8 weights with AVX512-VNNI.
+#if MOESCOPE_SIMD_AVX2 && defined(__AVX512F__) && defined(__AVX512BW__) && \
+    defined(__AVX512DQ__) && defined(__AVX512VNNI__)
 #define MOESCOPE_SIMD_AVX512 1
 #else
 #define MOESCOPE_SIMD_AVX512 0

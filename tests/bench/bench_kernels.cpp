@@ -17,24 +17,25 @@
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels {
 namespace {
 
 constexpr int64_t kK = 1024, kN = 1024;
 
-// Random weights of dtype, [N, K]; I8 gets one scale per row.
+// Random weights of dtype, [N, K], packed; I8 gets one scale per row.
 struct Weights {
   std::vector<uint8_t> bytes;
   std::vector<float> scales;
   WeightMatrix w;
 };
 
-Weights make_weights(DType dtype) {
+Weights make_weights(DType dtype, int64_t n = kN, int64_t k = kK, uint32_t seed = 1) {
   Weights o;
-  std::mt19937 rng(1);
+  std::mt19937 rng(seed);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  const size_t count = size_t(kN * kK);
+  const size_t count = size_t(n * k);
   o.bytes.resize(count * dtype_size(dtype));
   for (size_t i = 0; i < count; ++i) {
     const float v = unit(rng);
@@ -44,12 +45,14 @@ Weights make_weights(DType dtype) {
   }
   o.w.dtype = dtype;
   o.w.data = o.bytes.data();
-  o.w.n = kN;
-  o.w.k = kK;
+  o.w.n = n;
+  o.w.k = k;
   if (dtype == DType::I8) {
-    o.scales.assign(size_t(kN), 1.0f / 127.0f);
+    o.scales.assign(size_t(n), 1.0f / 127.0f);
     o.w.scales = o.scales.data();
   }
+  // In the layout the engine streams (weight_packing.h), as the Model packs them at load.
+  if (can_pack(o.w)) o.w = pack_weights(o.w, o.bytes.data());
   return o;
 }
 
@@ -94,6 +97,45 @@ void matmul_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_Matmul<DType::F32>)->Apply(matmul_args);
 BENCHMARK(BM_Matmul<DType::BF16>)->Apply(matmul_args);
 BENCHMARK(BM_Matmul<DType::I8>)->Apply(matmul_args);
+
+// Decode through many small matrices, as a token of a small model reads its experts: 64
+// matrices of 512 x 256 (tinyA's expert shape; 8-32 MB in all, past L2, in the last-level
+// cache), one x row each, one thread. state.range(0) = the Isa.
+template <DType kDtype>
+void BM_DecodeStream(benchmark::State& state) {
+  const Isa isa = Isa(state.range(0));
+  if (isa > detected_isa()) {
+    state.SkipWithError("this instruction set is not available here");
+    return;
+  }
+  ScopedIsa scoped(isa);
+  constexpr int64_t kMatrices = 64, kRows = 512, kCols = 256;
+  std::vector<Weights> weights;
+  for (int64_t i = 0; i < kMatrices; ++i)
+    weights.push_back(make_weights(kDtype, kRows, kCols, uint32_t(i + 1)));
+  std::vector<float> x(static_cast<size_t>(kCols)), y(static_cast<size_t>(kRows));
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  for (float& v : x) v = unit(rng);
+  for (auto _ : state) {
+    for (const Weights& w : weights) matmul(x.data(), 1, w.w, y.data(), nullptr);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["weights"] = benchmark::Counter(
+      double(kMatrices * kRows * kCols * int64_t(dtype_size(kDtype))),
+      benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
+}
+
+void stream_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"isa"});
+  for (Isa isa : {Isa::Avx2, Isa::Avx512})
+    if (isa <= detected_isa()) b->Args({int64_t(isa)});
+}
+
+BENCHMARK(BM_DecodeStream<DType::F32>)->Apply(stream_args);
+BENCHMARK(BM_DecodeStream<DType::BF16>)->Apply(stream_args);
+BENCHMARK(BM_DecodeStream<DType::I8>)->Apply(stream_args);
 
 // One decode step of attention (T = 1) over S cached keys with Grok-1's soft-cap, 8 query heads
 // on 2 KV heads of head dim Dh (tiny-grok1's shape at Dh = 32). state.range: S, Dh, threads.

@@ -5,8 +5,12 @@
 // the only difference is f32 summation order: the F32 kernel tolerance applies to every dtype.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <ostream>
+#include <random>
 #include <vector>
 
 #include "kernels/cpu/isa.h"
@@ -224,6 +228,61 @@ TEST(Matmul, ScalesOnBf16Weights) {
 
 // A hand-sized case, so the kernel is checked against arithmetic and not only the reference:
 // W = [[1, 2, 3], [-1, 0, 1]] as I8 with row scales (0.5, 2); x = [[1, 1, 1], [2, 0, -1]].
+// The AVX-512 int8 decode path multiplies x as 24-bit fixed point against its row's largest
+// magnitude (isa.h): each output within a few units of 2^-24 * max|x| * |w row| (2-norm) of
+// the exact sum, a bound that losing any of x's three digits, or the w + 128 correction, breaks
+// by orders of magnitude. Rows: uniform, a wide range of magnitudes, all zeros, one below
+// 2^-100 (taken by the f32 path), and NaN / infinity (carried into y, as matmul_ref does).
+TEST(Matmul, I8DecodeKeepsXTo24BitsOfItsLargest) {
+  if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  ScopedIsa scoped(Isa::Avx512);
+  const int64_t k = 1024, n = 66;  // 16 packed blocks and a row-major tail of 2
+  for (int64_t groups : {1, 4}) {
+    SCOPED_TRACE(testing::Message() << "G=" << groups);
+    test::OwnedWeights ow = test::random_weights(DType::I8, n, k, groups, 5);
+    const WeightMatrix w = pack_weights(ow.w, ow.bytes.data());
+    const int64_t t = 6;
+    std::vector<float> x = test::random_floats(size_t(t * k), 9);
+    std::mt19937 rng(4);
+    std::uniform_int_distribution<int> exponent(-30, 30);
+    for (int64_t i = k; i < 2 * k; ++i) x[size_t(i)] = std::ldexp(x[size_t(i)], exponent(rng));
+    std::fill(x.begin() + 2 * k, x.begin() + 3 * k, 0.0f);
+    for (int64_t i = 3 * k; i < 4 * k; ++i) x[size_t(i)] *= 0x1p-110f;
+    x[size_t(4 * k + 77)] = std::numeric_limits<float>::quiet_NaN();
+    x[size_t(5 * k + 500)] = std::numeric_limits<float>::infinity();
+    for (int64_t rows : {int64_t(1), int64_t(2), t}) {
+      std::vector<float> y(size_t(rows * n));
+      matmul(x.data(), rows, w, y.data(), nullptr);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x.data() + r * k;
+        float largest = 0;
+        bool finite = true;
+        for (int64_t j = 0; j < k; ++j) {
+          largest = std::max(largest, std::fabs(xr[j]));
+          finite = finite && std::isfinite(xr[j]);
+        }
+        for (int64_t c = 0; c < n; ++c) {
+          const float got = y[size_t(r * n + c)];
+          if (!finite) {
+            EXPECT_FALSE(std::isfinite(got)) << "row " << r << " col " << c;
+            continue;
+          }
+          double exact = 0, norm2 = 0;
+          for (int64_t j = 0; j < k; ++j) {
+            const double wj = double(w.at(c, j));
+            exact += double(xr[j]) * wj;
+            norm2 += wj * wj;
+          }
+          const double bound = 16 * 0x1p-24 * double(largest) * std::sqrt(norm2);
+          EXPECT_LE(std::fabs(double(got) - exact), bound)
+              << "rows " << rows << ", row " << r << " col " << c << ": got " << got << ", want "
+              << exact;
+        }
+      }
+    }
+  }
+}
+
 TEST(Matmul, HandComputedI8) {
   const int8_t q[6] = {1, 2, 3, -1, 0, 1};
   const float scales[2] = {0.5f, 2.0f};
