@@ -585,7 +585,8 @@ inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0,
                                  : _mm512_setzero_si512();
       }
   const __m512i flip = _mm512_set1_epi8(char(0x80));
-  auto chunk = [&](int u, int64_t i) {
+  // u is a template argument: acc indexed at run time would live in memory, not registers.
+  auto chunk = [&]<int u>(int64_t i) {
     const int8_t* b = blk + i * kPackRows * E;
     if (prefetch) {
       const char* ahead = reinterpret_cast<const char*>(b) + kPrefetch512;
@@ -610,10 +611,10 @@ inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0,
   int64_t i = 0;
   if constexpr (U == 2)
     for (; i + 2 <= chunks; i += 2) {
-      chunk(0, i);
-      chunk(1, i + 1);
+      chunk.template operator()<0>(i);
+      chunk.template operator()<U - 1>(i + 1);
     }
-  for (; i < chunks; ++i) chunk(0, i);
+  for (; i < chunks; ++i) chunk.template operator()<0>(i);
   for (int r = 0; r < R; ++r) {
     __m256 rows[kPackRows];
     for (int p = 0; p < 2; ++p) {

@@ -98,9 +98,10 @@ BENCHMARK(BM_Matmul<DType::F32>)->Apply(matmul_args);
 BENCHMARK(BM_Matmul<DType::BF16>)->Apply(matmul_args);
 BENCHMARK(BM_Matmul<DType::I8>)->Apply(matmul_args);
 
-// Decode through many small matrices, as a token of a small model reads its experts: 64
-// matrices of 512 x 256 (tinyA's expert shape; 8-32 MB in all, past L2, in the last-level
-// cache), one x row each, one thread. state.range(0) = the Isa.
+// Decode through many matrices, as a token reads its experts, one x row each, one thread:
+// shape 0 = 64 matrices of 512 x 256 (tinyA's experts; 8-32 MB, past L2, in the last-level
+// cache), shape 1 = 24 matrices of 2816 x 1024 (tinyC's; 69-277 MB, from DRAM).
+// state.range: the Isa, the shape.
 template <DType kDtype>
 void BM_DecodeStream(benchmark::State& state) {
   const Isa isa = Isa(state.range(0));
@@ -109,11 +110,12 @@ void BM_DecodeStream(benchmark::State& state) {
     return;
   }
   ScopedIsa scoped(isa);
-  constexpr int64_t kMatrices = 64, kRows = 512, kCols = 256;
+  const bool dram = state.range(1) == 1;
+  const int64_t matrices = dram ? 24 : 64, rows = dram ? 2816 : 512, cols = dram ? 1024 : 256;
   std::vector<Weights> weights;
-  for (int64_t i = 0; i < kMatrices; ++i)
-    weights.push_back(make_weights(kDtype, kRows, kCols, uint32_t(i + 1)));
-  std::vector<float> x(static_cast<size_t>(kCols)), y(static_cast<size_t>(kRows));
+  for (int64_t i = 0; i < matrices; ++i)
+    weights.push_back(make_weights(kDtype, rows, cols, uint32_t(i + 1)));
+  std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
   for (float& v : x) v = unit(rng);
@@ -123,14 +125,15 @@ void BM_DecodeStream(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.counters["weights"] = benchmark::Counter(
-      double(kMatrices * kRows * kCols * int64_t(dtype_size(kDtype))),
+      double(matrices * rows * cols * int64_t(dtype_size(kDtype))),
       benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
 void stream_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"isa"});
-  for (Isa isa : {Isa::Avx2, Isa::Avx512})
-    if (isa <= detected_isa()) b->Args({int64_t(isa)});
+  b->ArgNames({"isa", "dram"});
+  for (int64_t dram : {0, 1})
+    for (Isa isa : {Isa::Avx2, Isa::Avx512})
+      if (isa <= detected_isa()) b->Args({int64_t(isa), dram});
 }
 
 BENCHMARK(BM_DecodeStream<DType::F32>)->Apply(stream_args);
