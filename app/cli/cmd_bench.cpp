@@ -28,6 +28,7 @@
 #include "inspectors/analysis/ceilings.h"
 #include "inspectors/analysis/percentiles.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 
 namespace moescope::app {
 
@@ -141,6 +142,7 @@ int cmd_bench(Args& args) {
   const int64_t seed = args.integer("seed", 1);
   const int64_t P = args.integer("prompt-tokens", 512), G = args.integer("gen-tokens", 128);
   const int threads = thread_option(args);
+  activations_option(args);
   const int64_t repeat = args.integer("repeat", 3);
   const bool as_json = args.flag("json");
   const bool no_breakdown = args.flag("no-breakdown");
@@ -250,6 +252,7 @@ int cmd_bench(Args& args) {
                         {"threads", threads},
                         {"isa", kernels::isa_name(kernels::active_isa())},
                         {"cpu_isa", kernels::isa_name(kernels::detected_isa())},
+                        {"activations", kernels::bf16_activations_effective() ? "bf16" : "f32"},
                         {"prompt_tokens", P},
                         {"gen_tokens", G},
                         {"repeat", repeat},
@@ -272,6 +275,7 @@ int cmd_bench(Args& args) {
               s.dtype.c_str(), preset ? " (synthetic)" : "", threads, threads == 1 ? "" : "s",
               (long long)repeat);
   std::printf("  kernels: %s\n", isa_description().c_str());
+  std::printf("  activations: %s\n", activations_description().c_str());
   std::printf("  prefill %lld tokens: %10.1f tok/s [%.1f-%.1f]  %.1f GFLOP/s", (long long)P,
               pf.median, pf.min, pf.max, achieved_gflops);
   if (peak)

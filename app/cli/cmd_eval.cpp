@@ -63,6 +63,7 @@ int cmd_eval(Args& args) {
   auto dump_path = args.value("dump-logits");
   const int64_t max_tokens = args.integer("max-tokens", 0);
   const int threads = thread_option(args);
+  activations_option(args);
   args.done();
   if (!text_file) throw UsageError("missing --text-file FILE");
   if (max_tokens < 0) throw UsageError("--max-tokens must be >= 0");

@@ -24,6 +24,7 @@ int cmd_generate(Args& args) {
   opt.sampling = sampling_options(args);
   opt.stop_at_eos = args.flag("stop-at-eos");
   const int threads = thread_option(args);
+  activations_option(args);
   parallel::ParallelLayout layout = sharding_options(args);
   args.done();
   if (prompt && prompt_file) throw UsageError("give either --prompt or --prompt-file, not both");

@@ -35,6 +35,7 @@ int cmd_run(Args& args) {
   opt.sampling = sampling_options(args);
   opt.stop_at_eos = args.flag("stop-at-eos");
   const int threads = thread_option(args);
+  activations_option(args);
   const trace::CaptureSettings capture = capture_options(args);
   const bool quiet = args.flag("quiet");
   parallel::ParallelLayout layout = sharding_options(args);

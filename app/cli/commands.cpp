@@ -10,6 +10,7 @@
 #include "app/cli/command_list.h"
 #include "engine/core/error.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 
 namespace moescope::app {
 
@@ -46,6 +47,8 @@ const Command kCommands[] = {
      "  --seed S           random seed (default 42)\n"
      "  --stop-at-eos      stop when the model produces EOS\n"
      "  --threads N        CPU threads (default: all cores)\n"
+     "  --activations A    f32 (default) or bf16: prefill matmuls of bf16 and int8 weights\n"
+     "                     round x to bf16 (AVX512-BF16; kernels/cpu/precision.h)\n"
      "  --tp N --ep M      split the model over N x M CPU ranks: tensor parallelism within M\n"
      "                     expert groups (routed tokens exchanged by all-to-all); same output\n"
      "  --expert-placement 0,0,1,1,...  the expert group of each expert (default contiguous)\n",
@@ -54,6 +57,7 @@ const Command kCommands[] = {
      "  --trace FILE.db    the SQLite trace file (created or appended to)\n"
      "  --model DIR, --prompt TEXT | --prompt-file FILE, --max-tokens N, --temperature T,\n"
      "  --top-k K, --top-p P, --seed S, --stop-at-eos, --threads N   as for generate\n"
+     "  --activations A    f32 (default) or bf16, as for generate\n"
      "  --tp N --ep M, --expert-placement LIST   split over CPU ranks, as for generate\n"
      "  --no-routing       do not record router decisions\n"
      "  --no-ops           do not record op timings\n"
@@ -96,7 +100,8 @@ const Command kCommands[] = {
      "  --text-file FILE   the text to score\n"
      "  --max-tokens N     score only the first N tokens\n"
      "  --dump-logits FILE write the logits of every position as JSON\n"
-     "  --threads N        CPU threads (default: all cores)\n",
+     "  --threads N        CPU threads (default: all cores)\n"
+     "  --activations A    f32 (default) or bf16, as for generate\n",
      cmd_eval},
     {"bench", "prefill and decode throughput, time per op, achieved bandwidth, peak memory",
      "  --model DIR        model directory (default: the embedded default model)\n"
@@ -110,6 +115,7 @@ const Command kCommands[] = {
      "  --threads N        CPU threads (default: all cores)\n"
      "  --isa NAME         the CPU kernels' instruction set: portable, avx2, avx512 or amx\n"
      "                     (default: the widest this CPU has, or $MOESCOPE_ISA)\n"
+     "  --activations A    f32 (default) or bf16, as for generate (or $MOESCOPE_ACTIVATIONS)\n"
      "  --repeat R         runs; median [min-max] is reported (default 3)\n"
      "  --no-breakdown     skip the traced pass that times every op (time per token by op)\n"
      "  --top N            ops listed per phase in the breakdown (default 8)\n"
@@ -217,6 +223,10 @@ int run_cli(int argc, char** argv) {
   }
   Args args(cmd->name, std::vector<std::string>(argv + 2, argv + argc));
   if (const std::string bad = kernels::isa_env_error(); !bad.empty()) {
+    std::fprintf(stderr, "moescope: error: %s\n", bad.c_str());
+    return 2;
+  }
+  if (const std::string bad = kernels::activations_env_error(); !bad.empty()) {
     std::fprintf(stderr, "moescope: error: %s\n", bad.c_str());
     return 2;
   }

@@ -7,6 +7,7 @@
 
 #include "engine/core/error.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 
 namespace moescope::app {
 
@@ -29,6 +30,23 @@ void isa_option(Args& args) {
                      kernels::isa_name(kernels::detected_isa()) + " (" +
                      kernels::cpu_feature_list() + ")");
   kernels::set_active_isa(*isa);
+}
+
+void activations_option(Args& args) {
+  const std::optional<std::string> name = args.value("activations");
+  if (!name) return;
+  const std::optional<kernels::Activations> a = kernels::parse_activations(*name);
+  if (!a)
+    throw UsageError("--activations '" + *name + "' is not a choice (expected " +
+                     kernels::activations_choices() + ")");
+  kernels::set_activations(*a);
+}
+
+std::string activations_description() {
+  if (kernels::active_activations() == kernels::Activations::F32) return "f32";
+  if (kernels::bf16_activations_effective())
+    return "bf16 (prefill matmuls of bf16 and int8 weights round x to bf16)";
+  return "bf16 asked, f32 used (needs AVX512-BF16 and the avx512 kernels)";
 }
 
 std::string isa_description() {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 
 namespace moescope {
 
@@ -38,6 +39,7 @@ std::string machine_json(int threads) {
                       {"logical_cpus", std::thread::hardware_concurrency()},
                       {"threads", threads},
                       {"kernels_isa", kernels::isa_name(kernels::active_isa())},
+                      {"activations", kernels::bf16_activations_effective() ? "bf16" : "f32"},
                       {"cpu_features", kernels::cpu_feature_list()},
                       {"os", os}};
   return j.dump();

@@ -157,6 +157,11 @@ std::string isa_env_error() {
   return std::string("MOESCOPE_ISA=") + env + ": expected " + isa_choices();
 }
 
+bool cpu_has_avx512_bf16() {
+  const Features& f = features();
+  return f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.avx512_bf16;
+}
+
 std::string cpu_feature_list() {
   const Features& f = features();
   std::string out;

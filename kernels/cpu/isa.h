@@ -47,6 +47,8 @@ Isa set_active_isa(Isa isa);
 std::string isa_env_error();
 // The CPU's features that decide the levels, for reports: e.g. "avx2 fma f16c avx512f ...".
 std::string cpu_feature_list();
+// Whether the CPU and OS run AVX512-BF16 (the bf16 dot products of precision.h's Bf16 mode).
+bool cpu_has_avx512_bf16();
 
 // Sets the active level for a scope, restoring the previous one at its end (tests, benches).
 class ScopedIsa {

@@ -5,13 +5,15 @@
 //
 // Threads split N in blocks of kBlockRows rows; when N is too small to share (the router), they
 // split T instead. On the AMX path x is split into its bf16 parts once per call (threads share T),
-// then threads split N in blocks of 32 columns, the tile unit's width.
+// then threads split N in blocks of 32 columns, the tile unit's width; the Bf16 activations path
+// (precision.h) rounds x to bf16 once per call and shares N the same way.
 #include <algorithm>
 #include <cassert>
 
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/matmul_variants.h"
+#include "kernels/cpu/precision.h"
 #include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels {
@@ -90,6 +92,45 @@ void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, T
     run(0, blocks);
   }
 }
+
+// Whether every output takes the Bf16 activations path (precision.h).
+bool bf16_takes(Isa isa, int64_t t, std::span<const MatmulOutput> outs) {
+  if (t <= kDirectMaxT || isa < Isa::Avx512 || active_activations() != Activations::Bf16 ||
+      !cpu_has_avx512_bf16())
+    return false;
+  for (const MatmulOutput& o : outs)
+    if (!isa_avx512bf16::supports(*o.w)) return false;
+  return true;
+}
+
+// y_i = (or += when accumulate) bf16(x) . W_i^T for every output on the Bf16 activations path:
+// x rounded once (threads share T), then threads share blocks of kAmxBlock columns.
+void matmul_bf16(const float* x, int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
+                 bool accumulate) {
+  const int64_t K = outs[0].w->k;
+  auto* xb = reinterpret_cast<uint16_t*>(
+      thread_scratch(ScratchSlot::Bf16X, isa_avx512bf16::rounded_x_floats(t, K)));
+  int64_t blocks = 0;
+  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
+  const bool parallel = pool && pool->size() > 1;
+  if (parallel && t >= 2 * pool->size()) {
+    pool->parallel_for(
+        t, [&](int64_t t0, int64_t t1) { isa_avx512bf16::round_rows(x, t0, t1, K, xb); });
+  } else {
+    isa_avx512bf16::round_rows(x, 0, t, K, xb);
+  }
+  auto run = [&](int64_t b0, int64_t b1) {
+    for_each_output_range(outs, kAmxBlock, b0, b1,
+                          [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
+                            isa_avx512bf16::matmul_range(xb, t, *o.w, n0, n1, o.y, accumulate);
+                          });
+  };
+  if (parallel) {
+    pool->parallel_for(blocks, run);
+  } else {
+    run(0, blocks);
+  }
+}
 #endif
 
 }  // namespace
@@ -108,6 +149,10 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
 #if defined(__x86_64__)
   if (const MatmulOutput out{&w, y}; amx_takes(isa, t, {&out, 1})) {
     matmul_amx(x, t, {&out, 1}, pool, accumulate);
+    return;
+  }
+  if (const MatmulOutput out{&w, y}; bf16_takes(isa, t, {&out, 1})) {
+    matmul_bf16(x, t, {&out, 1}, pool, accumulate);
     return;
   }
 #endif
@@ -136,6 +181,10 @@ void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> ou
 #if defined(__x86_64__)
   if (!outs.empty() && outs[0].w->k > 0 && amx_takes(isa, t, outs)) {
     matmul_amx(x, t, outs, pool, false);
+    return;
+  }
+  if (!outs.empty() && outs[0].w->k > 0 && bf16_takes(isa, t, outs)) {
+    matmul_bf16(x, t, outs, pool, false);
     return;
   }
 #endif

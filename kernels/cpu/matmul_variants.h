@@ -47,6 +47,23 @@ void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w,
                   int64_t n1, float* y, bool accumulate);
 }
 
+// The prefill path of the Bf16 activations mode (precision.h; matmul_avx512bf16.cpp): x rounded
+// to bf16 once per call, W's BF16 or I8 elements (exact in bf16) by AVX512-BF16 dot products.
+namespace isa_avx512bf16 {
+// Whether the path computes w: BF16 or I8 elements, K even, scale groups (G > 1) of a multiple of
+// 16 columns.
+bool supports(const WeightMatrix& w);
+// Floats of the buffer round_rows fills for T x K (K even).
+size_t rounded_x_floats(int64_t t, int64_t k);
+// Rows [t0, t1) of x [T, K] rounded to bf16 (nearest even) into xb, in the kernel's tile order
+// (bf16 pairs of 12-row blocks: [T / 12][K / 2][12]).
+void round_rows(const float* x, int64_t t0, int64_t t1, int64_t k, uint16_t* xb);
+// y[0:T, n0:n1] = (or += when accumulate) xb . W[n0:n1]^T on the calling thread (xb: all T rows
+// rounded).
+void matmul_range(const uint16_t* xb, int64_t t, const WeightMatrix& w, int64_t n0, int64_t n1,
+                  float* y, bool accumulate);
+}  // namespace isa_avx512bf16
+
 // The AMX prefill path (matmul_amx.cpp). x is split once per call into three bf16 parts
 // (hi + mid + lo = x to f32 precision), and W's elements, exact in bf16, are multiplied against
 // each part on the tile unit with f32 accumulation.

@@ -17,6 +17,8 @@ enum class ScratchSlot {
   AmxX,        // matmul on AMX: x's bf16 parts
   AmxPanel,    // matmul on AMX: W's B tiles
   AmxC,        // matmul on AMX: the f32 sums between K panels
+  Bf16X,       // matmul with bf16 activations: x rounded to bf16
+  Bf16Panel,   // matmul with bf16 activations: a panel of W as bf16 pairs
   AttnLogits,  // attention: a work item's query rows' logits over the keys
   AttnKeysT,   // attention: a block of keys transposed
   Count

@@ -9,6 +9,8 @@
 #include "engine/model/model.h"
 #include "engine/weights/checkpoint.h"
 #include "engine/weights/model_weights.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 #include "tests/common/expect_error.h"
 #include "tests/common/test_paths.h"
 #include "tests/common/tiny_checkpoint.h"
@@ -89,6 +91,38 @@ INSTANTIATE_TEST_SUITE_P(AllSchemesAndDtypes, LoaderRoundTrip,
                              if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
                            return s;
                          });
+
+// The Bf16 activations mode (kernels/cpu/precision.h) on a 40-token prompt (past the decode
+// path's 16 rows): within the bf16 model bound of the f32 twin, and visibly not the f32 result.
+TEST(Bf16Activations, LogitsWithinTheBf16ModelBound) {
+  if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  kernels::ScopedIsa isa(kernels::Isa::Avx512);  // AMX, where present, would stay exact
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < 40; ++i) ids.push_back((i * 37 + 11) % 89);
+  for (const Case k : {Case{Arch::Grok1, NamingScheme::HpcaiGrok1, DType::BF16},
+                       Case{Arch::Grok1, NamingScheme::HpcaiGrok1, DType::I8},
+                       Case{Arch::Grok2, NamingScheme::SglangGrok, DType::BF16},
+                       Case{Arch::Mixtral, NamingScheme::Mixtral, DType::I8}}) {
+    const ModelConfig c = test::tiny_config(k.arch);
+    const test::TensorSet w = test::random_weights(c, k.scheme, 7);
+    const std::string dir = test::make_temp_dir("ckpt"), twin = test::make_temp_dir("twin");
+    test::WriteOptions opt;
+    opt.matrix_dtype = k.dtype;
+    test::write_checkpoint(twin, c, test::write_checkpoint(dir, c, w, opt));
+    const std::vector<float> want = all_logits(twin, c, ids);
+    std::vector<float> got;
+    {
+      kernels::ScopedActivations bf16(kernels::Activations::Bf16);
+      got = all_logits(dir, c, ids);
+    }
+    EXPECT_TRUE(test::all_close(got.data(), want.data(), got.size(),
+                                test::tolerance_for(DType::BF16, test::Level::Model),
+                                case_name(k)));
+    EXPECT_FALSE(test::all_close(got.data(), want.data(), got.size(),
+                                 test::tolerance_for(DType::F32, test::Level::Model),
+                                 case_name(k) + " (bf16 x)"));
+  }
+}
 
 // A checkpoint with one defect must fail to load with a message containing every fragment.
 void expect_load_error(const std::string& dir, const ModelConfig& c,

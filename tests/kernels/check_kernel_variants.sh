@@ -12,7 +12,7 @@ status=0
 checked=0
 for object in "$@"; do
   name=$(basename "$object")
-  [[ $name =~ ^[a-z]+_(portable|avx2|avx512|amx)\.cpp\.o$ ]] || continue
+  [[ $name =~ ^[a-z]+_(portable|avx2|avx512|avx512bf16|amx)\.cpp\.o$ ]] || continue
   variant=${BASH_REMATCH[1]}
   checked=$((checked + 1))
   # Defined symbols other than local ones (nm prints those in lower case, but for weak ones,

@@ -15,6 +15,8 @@
 
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/matmul_variants.h"
+#include "kernels/cpu/precision.h"
 #include "kernels/cpu/reference/reference.h"
 #include "kernels/cpu/weight_packing.h"
 #include "tests/common/tolerance.h"
@@ -70,8 +72,9 @@ const Shape kPackedShapes[] = {{1, 128, 16},   {1, 256, 13},   {2, 512, 37},  {3
                                {5, 128, 7},    {1, 128, 4},    {16, 384, 41}, {17, 384, 41},
                                {64, 1152, 70}, {20, 512, 256}, {64, 256, 8},  {1, 1024, 514}};
 
+// With rounded_x, the reference multiplies x rounded to bf16 (the Bf16 activations mode).
 void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, uint32_t seed,
-           bool packed = false) {
+           bool packed = false, bool rounded_x = false) {
   SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " G=" << c.groups << " T=" << s.t
                                   << " K=" << s.k << " N=" << s.n << " threads=" << threads
                                   << " accumulate=" << accumulate << " packed=" << packed);
@@ -83,7 +86,10 @@ void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, ui
   const std::vector<float> x = test::random_floats(size_t(s.t * s.k), seed + 2);
   std::vector<float> want = test::random_floats(size_t(s.t * s.n), seed + 3);
   std::vector<float> got = want;  // the same starting y for accumulate
-  ref::matmul_ref(x.data(), s.t, o.w, want.data(), accumulate);
+  std::vector<float> x_ref = x;
+  if (rounded_x)
+    for (float& v : x_ref) v = bf16_to_f32(f32_to_bf16(v));
+  ref::matmul_ref(x_ref.data(), s.t, o.w, want.data(), accumulate);
   std::unique_ptr<ThreadPool> pool = threads > 0 ? std::make_unique<ThreadPool>(threads) : nullptr;
   matmul(x.data(), s.t, o.w, got.data(), pool.get(), accumulate);
   EXPECT_TRUE(all_close(got.data(), want.data(), got.size(),
@@ -227,7 +233,50 @@ TEST(Matmul, ScalesOnBf16Weights) {
 }
 
 // A hand-sized case, so the kernel is checked against arithmetic and not only the reference:
-// W = [[1, 2, 3], [-1, 0, 1]] as I8 with row scales (0.5, 2); x = [[1, 1, 1], [2, 0, -1]].
+// The Bf16 activations mode (precision.h): prefill products of BF16 and I8 weights (scale groups,
+// if several, of a multiple of 16 columns) are exact products of x rounded to bf16, summed in
+// f32: against the reference fed the rounded x, only the summation order differs (the f32
+// tolerance). Everything else (decode, other dtypes and groupings, odd K) keeps f32 x. The AVX-512
+// level is forced: AMX, where the CPU has it, would take these products first, exactly.
+TEST(Matmul, Bf16ActivationsAreExactProductsOfRoundedX) {
+  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  ScopedIsa scoped_isa(Isa::Avx512);
+  ScopedActivations scoped(Activations::Bf16);
+  uint32_t seed = 1300;
+  for (const WeightCase c : {WeightCase{DType::BF16, 0}, WeightCase{DType::BF16, 1},
+                             WeightCase{DType::I8, 1}, WeightCase{DType::I8, 4}}) {
+    for (const Shape& s : kShapes) {
+      if (!shape_ok(s, c)) continue;
+      const bool rounded =
+          s.t > kDirectMaxT && s.k % 2 == 0 && (c.groups <= 1 || (s.k / c.groups) % 16 == 0);
+      for (int threads : {1, 3}) check(c, s, threads, threads == 3, seed++, false, rounded);
+    }
+    for (const Shape& s : kPackedShapes) check(c, s, 3, false, seed++, true, s.t > kDirectMaxT);
+  }
+  for (const WeightCase c :
+       {WeightCase{DType::F32, 0}, WeightCase{DType::F16, 0}, WeightCase{DType::F8_E4M3, 1}})
+    for (const Shape& s : kPackedShapes) check(c, s, 3, false, seed++, true, false);
+}
+
+// The mode is visible: the same prefill differs from the f32 one by about bf16's rounding.
+TEST(Matmul, Bf16ActivationsChangeThePrefill) {
+  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  ScopedIsa scoped_isa(Isa::Avx512);
+  const int64_t t = 64, k = 512, n = 96;
+  test::OwnedWeights o = test::random_weights(DType::BF16, n, k, 0, 31);
+  const std::vector<float> x = test::random_floats(size_t(t * k), 32);
+  std::vector<float> exact(size_t(t * n)), rounded(exact.size());
+  matmul(x.data(), t, o.w, exact.data(), nullptr);
+  {
+    ScopedActivations scoped(Activations::Bf16);
+    matmul(x.data(), t, o.w, rounded.data(), nullptr);
+  }
+  EXPECT_FALSE(all_close(rounded.data(), exact.data(), exact.size(),
+                         tolerance_for(DType::F32, Level::Kernel), "bf16 against f32 x"));
+  EXPECT_TRUE(all_close(rounded.data(), exact.data(), exact.size(),
+                        tolerance_for(DType::BF16, Level::Kernel), "bf16 against f32 x"));
+}
+
 // The AVX-512 int8 decode path multiplies x as 24-bit fixed point against its row's largest
 // magnitude (isa.h): each output within a few units of 2^-24 * max|x| * |w row| (2-norm) of
 // the exact sum, a bound that losing any of x's three digits, or the w + 128 correction, breaks
@@ -283,6 +332,7 @@ TEST(Matmul, I8DecodeKeepsXTo24BitsOfItsLargest) {
   }
 }
 
+// W = [[1, 2, 3], [-1, 0, 1]] as I8 with row scales (0.5, 2); x = [[1, 1, 1], [2, 0, -1]].
 TEST(Matmul, HandComputedI8) {
   const int8_t q[6] = {1, 2, 3, -1, 0, 1};
   const float scales[2] = {0.5f, 2.0f};

@@ -1,0 +1,58 @@
+#include "kernels/cpu/precision.h"
+
+#include <atomic>
+#include <cstdlib>
+
+#include "kernels/cpu/isa.h"
+
+namespace moescope::kernels {
+
+namespace {
+
+Activations initial_activations() {
+  const char* env = std::getenv("MOESCOPE_ACTIVATIONS");
+  if (env == nullptr || *env == '\0') return Activations::F32;
+  return parse_activations(env).value_or(Activations::F32);
+}
+
+std::atomic<Activations>& active() {
+  static std::atomic<Activations> a{initial_activations()};
+  return a;
+}
+
+}  // namespace
+
+const char* activations_name(Activations a) {
+  return a == Activations::Bf16 ? "bf16" : "f32";
+}
+
+std::optional<Activations> parse_activations(std::string_view name) {
+  for (Activations a : {Activations::F32, Activations::Bf16})
+    if (name == activations_name(a)) return a;
+  return std::nullopt;
+}
+
+const char* activations_choices() {
+  return "f32 or bf16";
+}
+
+Activations active_activations() {
+  return active().load(std::memory_order_relaxed);
+}
+
+void set_activations(Activations a) {
+  active().store(a, std::memory_order_relaxed);
+}
+
+std::string activations_env_error() {
+  const char* env = std::getenv("MOESCOPE_ACTIVATIONS");
+  if (env == nullptr || *env == '\0' || parse_activations(env)) return "";
+  return std::string("MOESCOPE_ACTIVATIONS=") + env + ": expected " + activations_choices();
+}
+
+bool bf16_activations_effective() {
+  return active_activations() == Activations::Bf16 && active_isa() >= Isa::Avx512 &&
+         cpu_has_avx512_bf16();
+}
+
+}  // namespace moescope::kernels
