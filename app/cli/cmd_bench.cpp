@@ -82,8 +82,8 @@ std::optional<inspectors::MachineCeilings> ceilings(const std::optional<std::str
 
 // The ceilings for this thread count: the read bandwidth measured with one thread or with the
 // ceilings' thread count, and the GEMM rate of the weights' kind (f32, or the bf16 rate for the
-// 16- and 8-bit weights, which take the same path where the CPU has AMX) scaled linearly by
-// threads (compute-bound).
+// 16- and 8-bit weights, which take the same path where the CPU has AMX, or the bf16 dot-product
+// rate under --activations bf16) scaled linearly by threads (compute-bound).
 struct Peaks {
   double read_gbps = 0, gemm_gflops = 0;
   const char* gemm_kind = "";
@@ -94,9 +94,12 @@ Peaks peaks_for(const inspectors::MachineCeilings& c, int threads, const std::st
   Peaks p;
   p.read_gbps = threads == 1 ? c.read_gbps_one_thread : c.read_gbps;
   const bool bf16 = dtype != "f32" && dtype != "F32" && c.gemm_bf16_gflops > 0;
-  p.gemm_kind = bf16 ? "bf16 " : "";
-  p.gemm_gflops = (bf16 ? c.gemm_bf16_gflops : c.gemm_gflops) * double(threads) /
-                  double(std::max(1, c.threads));
+  const bool bf16_dot = bf16 && kernels::bf16_activations_effective() && c.gemm_bf16_dot_gflops > 0;
+  p.gemm_kind = bf16_dot ? "bf16-dot " : bf16 ? "bf16 " : "";
+  p.gemm_gflops = (bf16_dot ? c.gemm_bf16_dot_gflops
+                   : bf16   ? c.gemm_bf16_gflops
+                            : c.gemm_gflops) *
+                  double(threads) / double(std::max(1, c.threads));
   if (threads != 1 && threads != c.threads)
     p.note = cat("ceilings measured with ", c.threads, " threads");
   return p;

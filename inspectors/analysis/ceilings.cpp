@@ -46,6 +46,7 @@ nlohmann::json ceilings_to_json(const MachineCeilings& c) {
                       {"measured_unix_s", c.measured_unix_s}};
   // Written only when measured (read as optional).
   if (c.gemm_bf16_gflops > 0) j["gemm_bf16_gflops"] = c.gemm_bf16_gflops;
+  if (c.gemm_bf16_dot_gflops > 0) j["gemm_bf16_dot_gflops"] = c.gemm_bf16_dot_gflops;
   if (!c.isa.empty()) j["isa"] = c.isa;
   return j;
 }
@@ -63,6 +64,8 @@ MachineCeilings ceilings_from_json(const nlohmann::json& j, const std::string& s
   c.gemm_gflops = positive(j, "gemm_gflops", source);
   // Added later: optional, so that older files still open.
   if (j.contains("gemm_bf16_gflops")) c.gemm_bf16_gflops = positive(j, "gemm_bf16_gflops", source);
+  if (j.contains("gemm_bf16_dot_gflops"))
+    c.gemm_bf16_dot_gflops = positive(j, "gemm_bf16_dot_gflops", source);
   if (j.contains("isa")) c.isa = field<std::string>(j, "isa", source);
   c.gemm_t = field<int64_t>(j, "gemm_t", source);
   c.gemm_k = field<int64_t>(j, "gemm_k", source);
