@@ -64,33 +64,41 @@ bool amx_takes(Isa isa, int64_t t, std::span<const MatmulOutput> outs) {
   return true;
 }
 
-// y_i = (or += when accumulate) x . W_i^T for every output on the AMX path.
+// The paths that prepare x once per call: prepare(t0, t1) converts rows [t0, t1) (threads share
+// T), then threads share the outputs' blocks of kAmxBlock columns, run(output, n0, n1) each.
+template <class Prepare, class Run>
+void with_prepared_x(int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
+                     Prepare&& prepare, Run&& run) {
+  int64_t blocks = 0;
+  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
+  const bool parallel = pool && pool->size() > 1;
+  if (parallel && t >= 2 * pool->size()) {
+    pool->parallel_for(t, prepare);
+  } else {
+    prepare(0, t);
+  }
+  auto share = [&](int64_t b0, int64_t b1) { for_each_output_range(outs, kAmxBlock, b0, b1, run); };
+  if (parallel) {
+    pool->parallel_for(blocks, share);
+  } else {
+    share(0, blocks);
+  }
+}
+
+// y_i = (or += when accumulate) x . W_i^T for every output on the AMX path: x split into its
+// bf16 parts.
 void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
                 bool accumulate) {
   const int64_t K = outs[0].w->k;
   const size_t bytes = isa_amx::split_bytes(t, K);
   auto* buf = reinterpret_cast<uint16_t*>(
       thread_scratch(ScratchSlot::AmxX, (bytes + sizeof(float) - 1) / sizeof(float)));
-  int64_t blocks = 0;
-  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
-  const bool parallel = pool && pool->size() > 1;
   const isa_amx::SplitX split = isa_amx::split_layout(t, K, buf);
-  if (parallel && t >= 2 * pool->size()) {
-    pool->parallel_for(t, [&](int64_t t0, int64_t t1) { isa_amx::split_rows(x, split, t0, t1); });
-  } else {
-    isa_amx::split_rows(x, split, 0, t);
-  }
-  auto run = [&](int64_t b0, int64_t b1) {
-    for_each_output_range(outs, kAmxBlock, b0, b1,
-                          [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
-                            isa_amx::matmul_range(split, *o.w, n0, n1, o.y, accumulate);
-                          });
-  };
-  if (parallel) {
-    pool->parallel_for(blocks, run);
-  } else {
-    run(0, blocks);
-  }
+  with_prepared_x(
+      t, outs, pool, [&](int64_t t0, int64_t t1) { isa_amx::split_rows(x, split, t0, t1); },
+      [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
+        isa_amx::matmul_range(split, *o.w, n0, n1, o.y, accumulate);
+      });
 }
 
 // Whether every output takes the Bf16 activations path (precision.h).
@@ -104,32 +112,17 @@ bool bf16_takes(Isa isa, int64_t t, std::span<const MatmulOutput> outs) {
 }
 
 // y_i = (or += when accumulate) bf16(x) . W_i^T for every output on the Bf16 activations path:
-// x rounded once (threads share T), then threads share blocks of kAmxBlock columns.
+// x rounded to bf16.
 void matmul_bf16(const float* x, int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
                  bool accumulate) {
   const int64_t K = outs[0].w->k;
   auto* xb = reinterpret_cast<uint16_t*>(
       thread_scratch(ScratchSlot::Bf16X, isa_avx512bf16::rounded_x_floats(t, K)));
-  int64_t blocks = 0;
-  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
-  const bool parallel = pool && pool->size() > 1;
-  if (parallel && t >= 2 * pool->size()) {
-    pool->parallel_for(
-        t, [&](int64_t t0, int64_t t1) { isa_avx512bf16::round_rows(x, t0, t1, K, xb); });
-  } else {
-    isa_avx512bf16::round_rows(x, 0, t, K, xb);
-  }
-  auto run = [&](int64_t b0, int64_t b1) {
-    for_each_output_range(outs, kAmxBlock, b0, b1,
-                          [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
-                            isa_avx512bf16::matmul_range(xb, t, *o.w, n0, n1, o.y, accumulate);
-                          });
-  };
-  if (parallel) {
-    pool->parallel_for(blocks, run);
-  } else {
-    run(0, blocks);
-  }
+  with_prepared_x(
+      t, outs, pool, [&](int64_t t0, int64_t t1) { isa_avx512bf16::round_rows(x, t0, t1, K, xb); },
+      [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
+        isa_avx512bf16::matmul_range(xb, t, *o.w, n0, n1, o.y, accumulate);
+      });
 }
 #endif
 

@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "kernels/cpu/matmul_variants.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/cpu/weight_packing.h"
 
 namespace moescope::kernels::isa_avx512bf16 {
@@ -57,27 +58,12 @@ inline __m256i pairs8(const void* p) {
   return (__m256i)_mm512_cvtneps_pbh(f);
 }
 
-// dst[i * kCols + j] = rows[j][i] for an 8 x 8 block of 32-bit pairs (unpack, shuffle, swap
-// 128-bit halves: 24 shuffles per 64 pairs).
+// dst[i * kCols + j] = rows[j][i] for an 8 x 8 block of 32-bit pairs.
 inline void transpose8x8(const __m256i* rows, uint32_t* dst) {
-  __m256 r[8], t[8], u[8];
+  __m256 r[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(rows[i]);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * kCols),
-                     _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-    _mm256_storeu_ps(reinterpret_cast<float*>(dst + (i + 4) * kCols),
-                     _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-  }
+  simd::transpose8x8(r);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * kCols), r[i]);
 }
 
 // panel[p][j] for W rows [n0, n0 + cols) (rows past cols zero) and k pairs [p0, p0 + pairs),

@@ -764,27 +764,12 @@ inline void outer_tile_rows(int64_t r, const float* x, int64_t ldx, const float*
 inline void transpose_to_panel(const float* rows, int64_t len, float* panel) {
   int64_t k = 0;
 #if MOESCOPE_SIMD_AVX2
-  // 8 x 8 tiles: unpack pairs, shuffle quads, swap 128-bit halves (24 shuffles per 64 values).
   for (; k + 8 <= len; k += 8) {
     for (int64_t j0 = 0; j0 < kPanel; j0 += 8) {
-      const float* src = rows + j0 * kBlockCols + k;
-      __m256 r[8], t[8], u[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * kBlockCols);
-      for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-      }
-      for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-      }
-      float* dst = panel + k * kPanel + j0;
-      for (int i = 0; i < 4; ++i) {
-        _mm256_storeu_ps(dst + i * kPanel, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
-        _mm256_storeu_ps(dst + (i + 4) * kPanel, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
-      }
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows + (j0 + i) * kBlockCols + k);
+      simd::transpose8x8(r);
+      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(panel + (k + i) * kPanel + j0, r[i]);
     }
   }
 #endif
