@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "app/cli/command_list.h"
+#include "app/cli/common_options.h"
 #include "engine/core/error.h"
 #if MOESCOPE_HAVE_GUI
 #include "app/gui/workbench.h"
@@ -33,6 +34,7 @@ int cmd_gui(Args& args) {
   auto size = args.value("size");
   const double scale = args.number("scale", 0);
   const int64_t threads = args.integer("threads", 0);
+  activations_option(args);
   args.done();
   if (open_path && (model || trace_path))
     throw UsageError("--open browses a file without a model: drop --model and --trace");

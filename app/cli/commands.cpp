@@ -158,6 +158,7 @@ const Command kCommands[] = {
      "  --trace FILE.db    record runs here (default: workbench.db in the user's data directory)\n"
      "  --open FILE.db     browse the runs of a trace file, without a model\n"
      "  --threads N        CPU threads for the engine (default: all cores)\n"
+     "  --activations A    f32 (default) or bf16, as for generate\n"
      "  --size WxH         window size (default 1600x960)\n"
      "  --scale S          text size (default: the saved setting, 1 = 15 px)\n"
      "  --config-dir DIR   settings and window layout (default ~/.config/moescope)\n"

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "inspectors/analysis/ceilings.h"
+#include "kernels/cpu/isa.h"
 #include "tests/app/cli_runner.h"
 #include "tests/common/test_paths.h"
 
@@ -140,6 +141,36 @@ TEST(Bench, UnknownMoescopeIsaIsAnError) {
   EXPECT_NE(r.err.find("MOESCOPE_ISA=sse9: expected portable, avx2, avx512 or amx"),
             std::string::npos)
       << r.err;
+}
+
+// --activations: an unknown choice is a usage error naming it, and so is MOESCOPE_ACTIVATIONS's
+// (for every command); bf16 is reported as used where the CPU has AVX512-BF16 and as asked but
+// not used elsewhere, and the JSON says which mode ran.
+TEST(Bench, ActivationsOption) {
+  CliRun bad = moescope({"bench", "--preset", "tinyA", "--activations", "fp8"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--activations 'fp8' is not a choice (expected f32 or bf16)"),
+            std::string::npos)
+      << bad.err;
+  setenv("MOESCOPE_ACTIVATIONS", "int4", 1);
+  CliRun env = moescope({"info", "--preset", "grok-1"});
+  unsetenv("MOESCOPE_ACTIVATIONS");
+  EXPECT_EQ(env.rc, 2);
+  EXPECT_NE(env.err.find("MOESCOPE_ACTIVATIONS=int4: expected f32 or bf16"), std::string::npos)
+      << env.err;
+
+  CliRun r = quick_bench("bf16", {"--activations", "bf16", "--json", "--no-breakdown"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["activations"], kernels::cpu_has_avx512_bf16() ? "bf16" : "f32");
+  expect_sane(j["prefill"]["tokens_per_s"]);
+  CliRun text = quick_bench("bf16", {"--activations", "bf16", "--no-breakdown"});
+  EXPECT_NE(text.out.find(kernels::cpu_has_avx512_bf16() ? "activations: bf16 (prefill matmuls"
+                                                         : "activations: bf16 asked, f32 used"),
+            std::string::npos)
+      << text.out;
+  CliRun f32 = quick_bench("bf16", {"--no-breakdown"});
+  EXPECT_NE(f32.out.find("activations: f32"), std::string::npos) << f32.out;
 }
 
 }  // namespace
