@@ -263,20 +263,53 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   if (ep_comm_) {
     experts_expert_parallel(l, T, x, ids, gates, out, tracer);
   } else {
-    int64_t* rows = sized(ws_.expert_rows, T * K);
+    // Each active expert's batch in a lane of its own: rows i = t * K + slot.
+    if (ws_.lanes.size() < size_t(E)) ws_.lanes.resize(size_t(E));
+    int64_t active = 0;
     for (int64_t e = 0; e < E; ++e) {
-      int64_t n = 0;
+      ExpertLane& lane = ws_.lanes[size_t(active)];
+      lane.rows.clear();
       for (int64_t i = 0; i < T * K; ++i)
-        if (ids[i] == e) rows[n++] = i;  // i = t * K + slot
-      if (n == 0) continue;
-      float* in = sized(ws_.moe_in, n * D);
-      for (int64_t r = 0; r < n; ++r) std::copy_n(x + (rows[r] / K) * D, D, in + r * D);
-      expert_ffn(l, e, in, n, tracer);
-      OpScope op(tracer, site::moe_combine, layer, int32_t(e), 4 * 3 * n * D, 2 * n * D);
+        if (ids[i] == e) lane.rows.push_back(i);
+      if (lane.rows.empty()) continue;
+      const int64_t n = int64_t(lane.rows.size());
+      lane.expert = e;
+      float* in = sized(lane.in, n * D);
+      for (int64_t r = 0; r < n; ++r)
+        std::copy_n(x + (lane.rows[size_t(r)] / K) * D, D, in + r * D);
+      ++active;
+    }
+    auto run = [&](ExpertLane& lane, bool inline_lane) {
+      expert_ffn(l, lane.expert, lane.in.data(), int64_t(lane.rows.size()), tracer, lane,
+                 inline_lane);
+    };
+    // Decode and short prompts: the experts run side by side, each whole FFN inline on one
+    // thread: one loop per layer instead of two per expert (starting and joining a loop costs
+    // about what a decode-sized expert matmul takes), and the same arithmetic (a matmul's result
+    // does not depend on how many threads share it). Their op events are sent from here, after.
+    const bool side_by_side = pool_.size() > 1 && active > 1 && T * K <= kSideBySideMaxRows;
+    if (side_by_side) {
+      pool_.parallel_for(active, [&](int64_t a0, int64_t a1) {
+        for (int64_t a = a0; a < a1; ++a) {
+          ws_.lanes[size_t(a)].ops.clear();
+          run(ws_.lanes[size_t(a)], true);
+        }
+      });
+    }
+    for (int64_t a = 0; a < active; ++a) {
+      ExpertLane& lane = ws_.lanes[size_t(a)];
+      if (side_by_side) {
+        for (const trace::OpEvent& e : lane.ops) tracer->op(e);
+      } else {
+        run(lane, false);
+      }
+      const int64_t n = int64_t(lane.rows.size());
+      OpScope op(tracer, site::moe_combine, layer, int32_t(lane.expert), 4 * 3 * n * D, 2 * n * D);
       for (int64_t r = 0; r < n; ++r) {
-        const float gate = gates[rows[r]];
-        float* dst = out + (rows[r] / K) * D;
-        const float* src = in + r * D;
+        const int64_t i = lane.rows[size_t(r)];
+        const float gate = gates[i];
+        float* dst = out + (i / K) * D;
+        const float* src = lane.in.data() + r * D;
         for (int64_t d = 0; d < D; ++d) dst[d] += gate * src[d];
       }
     }
@@ -312,27 +345,32 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data());
 }
 
-void Model::expert_ffn(int64_t l, int64_t e, float* in, int64_t n, trace::Tracer* tracer) {
+void Model::expert_ffn(int64_t l, int64_t e, float* in, int64_t n, trace::Tracer* tracer,
+                       ExpertLane& lane, bool inline_lane) {
   const ModelConfig& c = config_;
   const int64_t F = c.expert_ffn;
   const int32_t layer = int32_t(l), expert = int32_t(e);
   const ExpertWeights& xw = weights_->layers[size_t(l)].experts[size_t(e)];
-  float* g = sized(ws_.moe_gate, n * F);
-  float* u = sized(ws_.moe_up, n * F);
+  float* g = sized(lane.gate, n * F);
+  float* u = sized(lane.up, n * F);
+  k::ThreadPool* pool = inline_lane ? nullptr : &pool_;
+  std::vector<trace::OpEvent>* deferred = inline_lane ? &lane.ops : nullptr;
+  const int32_t stream = inline_lane ? int32_t(k::ThreadPool::current_thread()) : 0;
   {
     const OpCost cost = mm(xw.gate, n) + mm(xw.up, n);
-    OpScope op(tracer, site::expert_gate_up, layer, expert, cost.bytes, cost.flops);
+    OpScope op(tracer, site::expert_gate_up, layer, expert, cost.bytes, cost.flops, deferred,
+               stream);
     const k::MatmulOutput outs[] = {{&xw.gate, g}, {&xw.up, u}};
-    k::matmul_shared_x(in, n, outs, &pool_);
+    k::matmul_shared_x(in, n, outs, pool);
   }
   {
     OpCost cost = elementwise_cost(n * F, 2, 1, 10);
-    OpScope op(tracer, site::expert_act, layer, expert, cost.bytes, cost.flops);
+    OpScope op(tracer, site::expert_act, layer, expert, cost.bytes, cost.flops, deferred, stream);
     k::gated_activation(g, u, n * F, c.expert_act, g);
   }
   OpCost cost = mm(xw.down, n);
-  OpScope op(tracer, site::expert_down, layer, expert, cost.bytes, cost.flops);
-  k::matmul(g, n, xw.down, in, &pool_);  // the input batch is no longer needed
+  OpScope op(tracer, site::expert_down, layer, expert, cost.bytes, cost.flops, deferred, stream);
+  k::matmul(g, n, xw.down, in, pool);  // the input batch is no longer needed
 }
 
 // Expert parallelism: rank r owns the tokens t with t % ep == r for dispatch, sends each owned
@@ -387,7 +425,8 @@ void Model::experts_expert_parallel(int64_t l, int64_t T, const float* x, const 
     if (n == 0) continue;
     float* in = sized(ws_.moe_in, n * D);
     for (int64_t r = 0; r < n; ++r) std::copy_n(recv + rows[r] * D, D, in + r * D);
-    expert_ffn(l, e, in, n, tracer);
+    if (ws_.lanes.empty()) ws_.lanes.resize(1);  // for its FFN scratch
+    expert_ffn(l, e, in, n, tracer, ws_.lanes[0]);
     for (int64_t r = 0; r < n; ++r) {
       const float gate = gates[recv_pairs[size_t(rows[r])]];
       float* dst = recv + rows[r] * D;  // the result goes back where its input came from

@@ -55,11 +55,23 @@ class Model {
 
  private:
   // Scratch of one forward call, grown on demand and reused.
+  // One expert's batch: its rows (t * K + slot), inputs [n, D] (then outputs), FFN scratch
+  // [n, F], and the op events its thread timed when it ran side by side with others.
+  struct ExpertLane {
+    int64_t expert = 0;
+    std::vector<int64_t> rows;
+    std::vector<float> in, gate, up;
+    std::vector<trace::OpEvent> ops;
+  };
+  // Rows (tokens x top-k) up to which the active experts run side by side, one per thread.
+  static constexpr int64_t kSideBySideMaxRows = 32;
+
   struct Workspace {
     std::vector<float> h, x, q, k, v, o, branch;     // residual [T, D], normed [T, D], q/k/v, ...
     std::vector<float> router_logits, probs, gates;  // [T, E], [T, E], [T, K]
     std::vector<int32_t> ids;                        // [T, K]
     std::vector<float> moe_in, moe_gate, moe_up, moe_out, shared;  // expert batches
+    std::vector<ExpertLane> lanes;                                 // [E] the active experts'
     std::vector<int64_t> positions, expert_rows;
     std::vector<float> attn_probs;                      // [Hq, T, S] when the tracer wants them
     std::vector<float> local_logits, gathered_logits;   // tensor parallel: [T, Vr], [tp, T, Vr]
@@ -71,8 +83,10 @@ class Model {
   void embed_tokens(std::span<const int32_t> tokens, float* h, trace::Tracer* tracer);
   // Tensor parallel: sums data[n] over the ranks (timed as a comm op); nothing when whole.
   void all_reduce(float* data, int64_t n, trace::Tracer* tracer, int32_t layer);
-  // One expert over n rows of in [n, D]; the result replaces them.
-  void expert_ffn(int64_t layer, int64_t expert, float* in, int64_t n, trace::Tracer* tracer);
+  // One expert over n rows of in [n, D]; the result replaces them. Scratch from lane; with
+  // inline_lane, on the calling thread alone (a pool worker), its op events kept in lane.ops.
+  void expert_ffn(int64_t layer, int64_t expert, float* in, int64_t n, trace::Tracer* tracer,
+                  ExpertLane& lane, bool inline_lane = false);
   void experts_expert_parallel(int64_t layer, int64_t t, const float* x, const int32_t* ids,
                                const float* gates, float* out, trace::Tracer* tracer);
 

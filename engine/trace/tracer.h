@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/trace/capture.h"
 #include "engine/trace/clock.h"
@@ -130,9 +131,12 @@ class Tracer {
 // destructor emits the event. Off: one branch, no clock reads.
 class OpScope {
  public:
+  // With deferred, the finished event is appended there instead of sent, with `stream` as its
+  // stream: ops timed on a thread pool's workers, which the engine's own thread sends on, in
+  // order, after the loop (a sink is fed from one thread).
   OpScope(Tracer* tracer, const OpSite& site, int32_t layer, int32_t expert, int64_t bytes,
-          int64_t flops)
-      : tracer_(tracer && tracer->on(kOps) ? tracer : nullptr) {
+          int64_t flops, std::vector<OpEvent>* deferred = nullptr, int32_t stream = 0)
+      : tracer_(tracer && tracer->on(kOps) ? tracer : nullptr), deferred_(deferred) {
     if (tracer_) {
       e_.site = &site;
       e_.layer = layer;
@@ -141,13 +145,18 @@ class OpScope {
       e_.flops = flops;
       e_.step = tracer_->step();
       e_.device = tracer_->device();
+      e_.stream = stream;
       e_.start_ns = now_ns();
     }
   }
   ~OpScope() {
     if (tracer_) {
       e_.end_ns = now_ns();
-      tracer_->op(e_);
+      if (deferred_) {
+        deferred_->push_back(e_);
+      } else {
+        tracer_->op(e_);
+      }
     }
   }
   OpScope(const OpScope&) = delete;
@@ -155,6 +164,7 @@ class OpScope {
 
  private:
   Tracer* tracer_;
+  std::vector<OpEvent>* deferred_;
   OpEvent e_;
 };
 

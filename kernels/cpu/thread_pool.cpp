@@ -59,6 +59,7 @@ inline int64_t next_of(uint64_t s) {
 // Set while the current thread runs a loop body; a nested parallel_for would deadlock (the
 // workers are busy with the outer loop), so it is caught by an assert instead.
 thread_local bool t_in_loop = false;
+thread_local int t_worker_index = 0;  // 0: not a worker
 
 struct LoopGuard {
   LoopGuard() {
@@ -76,7 +77,7 @@ ThreadPool::ThreadPool(int n_threads) {
   n_threads_ = n_threads;
   // The caller is thread 0; workers are 1 .. n_threads-1.
   workers_.reserve(size_t(n_threads_ - 1));
-  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this] { worker_main(); });
+  for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_main(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -170,7 +171,12 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   if (error) std::rethrow_exception(error);
 }
 
-void ThreadPool::worker_main() {
+int ThreadPool::current_thread() {
+  return t_worker_index;
+}
+
+void ThreadPool::worker_main(int index) {
+  t_worker_index = index;
   uint64_t seen = 0;  // the last generation this worker looked at
   for (;;) {
     auto new_loop = [&] { return generation_of(state_.load(std::memory_order_acquire)) != seen; };

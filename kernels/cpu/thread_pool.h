@@ -29,6 +29,9 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
+  // The calling thread's index in the pool it works for: 0 for any thread outside a pool's
+  // workers (the caller of parallel_for), 1 .. size() - 1 for workers. For trace lanes.
+  static int current_thread();
 
   // Calls fn(begin, end) over a partition of [0, n) into at most size() contiguous chunks of at
   // least min_chunk items (the last may be shorter). Blocks until every chunk is done. The caller
@@ -40,7 +43,7 @@ class ThreadPool {
                     int64_t min_chunk = 1);
 
  private:
-  void worker_main();
+  void worker_main(int index);
   // Claims and runs chunks of loop `generation` until none is left; returns how many it ran.
   // The first exception is stored in *error when error is not null (the caller); on a worker an
   // exception ends the process, as for any std::thread.

@@ -73,6 +73,64 @@ INSTANTIATE_TEST_SUITE_P(Families, ForwardConsistency,
                                            std::pair{Arch::Grok2, NamingScheme::SglangGrok},
                                            std::pair{Arch::Mixtral, NamingScheme::Mixtral}));
 
+// Keeps the op events (name, expert, stream) in the order the engine sends them.
+class OpRecorder : public trace::TraceSink {
+ public:
+  struct Op {
+    std::string name;
+    int32_t expert, stream;
+  };
+  OpRecorder() : tracer_(this, trace::CaptureSettings{}) {}
+  trace::Tracer* tracer() { return &tracer_; }
+  int64_t begin_run(const trace::RunInfo&) override { return 1; }
+  void end_run(int64_t, trace::RunStatus, int64_t, const std::string&) override {}
+  void token(int64_t, const trace::TokenEvent&) override {}
+  void attention(int64_t, const trace::AttentionBlock&) override {}
+  void routing(int64_t, const trace::RoutingBlock&) override {}
+  void op(int64_t, const trace::OpEvent& e) override {
+    ops.push_back({e.site->name, e.expert, e.stream});
+  }
+  std::vector<Op> ops;
+
+ private:
+  trace::Tracer tracer_;
+};
+
+// Decode steps run the active experts side by side, one whole FFN per thread: the logits are the
+// very bits of the one-thread run (a matmul's result does not depend on how many threads share
+// it), and every expert's ops reach the trace, in order, before its combine, on the stream of
+// the thread that ran it.
+TEST(Forward, SideBySideExpertsChangeNoBitAndTraceEveryOp) {
+  for (const auto& [arch, scheme] : {std::pair{Arch::Grok1, NamingScheme::HpcaiGrok1},
+                                     std::pair{Arch::Mixtral, NamingScheme::Mixtral}}) {
+    const TinyModel m = make_model(arch, scheme, 13);
+    std::vector<int64_t> ones(kIds.size(), 1);
+    EXPECT_EQ(run_chunked(m, ones, nullptr, 1), run_chunked(m, ones, nullptr, 3));
+
+    OpRecorder rec;
+    Model model(m.config, m.weights, 3);
+    KvCache cache(m.config, 4);
+    std::vector<float> logits(size_t(m.config.vocab_size));
+    const int32_t id = 5;
+    model.forward(std::span<const int32_t>(&id, 1), cache, logits.data(), true, rec.tracer());
+    int64_t experts = 0;
+    for (size_t i = 0; i < rec.ops.size(); ++i) {
+      if (rec.ops[i].name != "moe.expert.gate_up_proj") continue;
+      ++experts;
+      ASSERT_LT(i + 3, rec.ops.size());
+      EXPECT_EQ(rec.ops[i + 1].name, "moe.expert.act");
+      EXPECT_EQ(rec.ops[i + 2].name, "moe.expert.down_proj");
+      EXPECT_EQ(rec.ops[i + 3].name, "moe.combine");
+      for (size_t j = i; j < i + 4; ++j) EXPECT_EQ(rec.ops[j].expert, rec.ops[i].expert);
+      for (size_t j = i; j < i + 3; ++j) {
+        EXPECT_GE(rec.ops[j].stream, 0);
+        EXPECT_LT(rec.ops[j].stream, 3);
+      }
+    }
+    EXPECT_EQ(experts, m.config.n_layers * m.config.top_k);
+  }
+}
+
 // Grok-1 masks keys whose token is [PAD] (id 0). RoPE scores depend only on relative positions,
 // so with the pad masked, [PAD, a, b, ...] must give the logits of [a, b, ...] shifted by one.
 TEST(Forward, LeftPadIsInvisibleUnderGrok1Masking) {
