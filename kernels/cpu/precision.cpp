@@ -15,7 +15,7 @@ Activations initial_activations() {
   return parse_activations(env).value_or(Activations::F32);
 }
 
-std::atomic<Activations>& active() {
+std::atomic<Activations>& activations_state() {
   static std::atomic<Activations> a{initial_activations()};
   return a;
 }
@@ -37,11 +37,11 @@ const char* activations_choices() {
 }
 
 Activations active_activations() {
-  return active().load(std::memory_order_relaxed);
+  return activations_state().load(std::memory_order_relaxed);
 }
 
 void set_activations(Activations a) {
-  active().store(a, std::memory_order_relaxed);
+  activations_state().store(a, std::memory_order_relaxed);
 }
 
 std::string activations_env_error() {
