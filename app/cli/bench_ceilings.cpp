@@ -115,10 +115,11 @@ int bench_ceilings(Args& args) {
   }
   c.gemm_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::F32);
   c.gemm_bf16_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::BF16);
-  if (kernels::cpu_has_avx512_bf16() && kernels::active_isa() >= kernels::Isa::Avx512) {
+  {
     const kernels::ScopedActivations bf16(kernels::Activations::Bf16);
-    c.gemm_bf16_dot_gflops =
-        gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::BF16);
+    if (kernels::bf16_activations_effective())
+      c.gemm_bf16_dot_gflops =
+          gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::BF16);
   }
   c.isa = kernels::isa_name(kernels::active_isa());
   const nlohmann::json machine = nlohmann::json::parse(machine_json(threads));

@@ -102,10 +102,8 @@ void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, T
 }
 
 // Whether every output takes the Bf16 activations path (precision.h).
-bool bf16_takes(Isa isa, int64_t t, std::span<const MatmulOutput> outs) {
-  if (t <= kDirectMaxT || isa < Isa::Avx512 || active_activations() != Activations::Bf16 ||
-      !cpu_has_avx512_bf16())
-    return false;
+bool bf16_takes(int64_t t, std::span<const MatmulOutput> outs) {
+  if (t <= kDirectMaxT || !bf16_activations_effective()) return false;
   for (const MatmulOutput& o : outs)
     if (!isa_avx512bf16::supports(*o.w)) return false;
   return true;
@@ -144,7 +142,7 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
     matmul_amx(x, t, {&out, 1}, pool, accumulate);
     return;
   }
-  if (const MatmulOutput out{&w, y}; bf16_takes(isa, t, {&out, 1})) {
+  if (const MatmulOutput out{&w, y}; bf16_takes(t, {&out, 1})) {
     matmul_bf16(x, t, {&out, 1}, pool, accumulate);
     return;
   }
@@ -176,7 +174,7 @@ void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> ou
     matmul_amx(x, t, outs, pool, false);
     return;
   }
-  if (!outs.empty() && outs[0].w->k > 0 && bf16_takes(isa, t, outs)) {
+  if (!outs.empty() && outs[0].w->k > 0 && bf16_takes(t, outs)) {
     matmul_bf16(x, t, outs, pool, false);
     return;
   }

@@ -16,8 +16,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
+#include "kernels/cpu/dtype.h"
 #include "kernels/cpu/matmul_variants.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/weight_packing.h"
@@ -30,22 +30,12 @@ constexpr int64_t kCols = 32;    // W rows per panel: two vectors of 16 f32 lane
 constexpr int64_t kPairs = 128;  // k pairs per panel block: 32 x 128 x 4 bytes = 16 KiB
 constexpr int kRows = 12;        // x rows per tile: 24 accumulators of the 32 registers
 
-// Pair q (elements 2q, 2q + 1) of a run of W's dtype D at p, as bf16.
+// Element j of W's dtype D at p as bf16 (exact: BF16 and I8 values are bf16 values).
 template <DType D>
-inline uint32_t pair_at(const char* p, int64_t q) {
-  if constexpr (D == DType::BF16) {
-    const auto* e = reinterpret_cast<const uint16_t*>(p) + 2 * q;
-    return uint32_t(e[0]) | (uint32_t(e[1]) << 16);
-  }
-  // I8: an integer of at most 8 bits is exact in bf16 (the top half of its f32).
-  auto bf16 = [](int8_t v) {
-    const float f = float(v);
-    uint32_t bits;
-    std::memcpy(&bits, &f, sizeof bits);
-    return bits >> 16;
-  };
-  const auto* e = reinterpret_cast<const int8_t*>(p) + 2 * q;
-  return bf16(e[0]) | (bf16(e[1]) << 16);
+inline uint32_t bf16_at(const char* p, int64_t j) {
+  float v;
+  convert_to_f32(D, p + j * int64_t(dtype_size(D)), &v, 1);
+  return f32_to_bf16(v);
 }
 
 // The 8 bf16 pairs of 16 elements of W's dtype D at p.
@@ -53,9 +43,7 @@ template <DType D>
 inline __m256i pairs8(const void* p) {
   if constexpr (D == DType::BF16) return _mm256_loadu_si256(static_cast<const __m256i*>(p));
   // I8: each integer is exact in bf16 (cvtneps rounds nothing away).
-  const __m512 f =
-      _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(static_cast<const __m128i*>(p))));
-  return (__m256i)_mm512_cvtneps_pbh(f);
+  return (__m256i)_mm512_cvtneps_pbh(simd::LoadI8::load16(static_cast<const int8_t*>(p)));
 }
 
 // dst[i * kCols + j] = rows[j][i] for an 8 x 8 block of 32-bit pairs.
@@ -95,7 +83,9 @@ void convert_panel(const WeightMatrix& w, int64_t n0, int64_t cols, int64_t p0, 
     }
     for (int64_t j = 0; j < kCols; ++j)
       for (int64_t q = 0; q < (c1 - c) / 2; ++q)
-        dst[q * kCols + j] = j < cols ? pair_at<D>(at(j, c - c0), q) : 0;
+        dst[q * kCols + j] =
+            j < cols ? bf16_at<D>(at(j, c - c0), 2 * q) | bf16_at<D>(at(j, c - c0), 2 * q + 1) << 16
+                     : 0;
   }
 }
 

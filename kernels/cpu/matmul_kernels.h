@@ -46,37 +46,20 @@ constexpr int kTileR = 2;
 constexpr int kTileC = 4;
 // Prefill path: outer-product tile of kTileRowsX x rows by one packed panel of kPanel W rows
 // (two vectors), over kBlockCols columns at a time (a panel of 16 KiB, a third of L1).
+// OuterVec: the vector policy of the prefill tile (simd.h: 8 or 16 lanes).
 #if MOESCOPE_SIMD_AVX512
 // 12 rows x 2 vectors of 16: 24 accumulators of the 32 registers.
 constexpr int kTileRowsX = 12;
 constexpr int64_t kPanel = 32;
 constexpr int64_t kBlockCols = 128;
-struct OuterVec {
-  using V = __m512;
-  static constexpr int64_t kLanes = 16;
-  static V zero() { return _mm512_setzero_ps(); }
-  static V load(const float* p) { return _mm512_loadu_ps(p); }
-  static V broadcast(const float* p) { return _mm512_set1_ps(*p); }
-  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
-};
+using OuterVec = simd::Vec16;
 #else
 // 6 rows x 2 vectors of 8: 12 accumulators of the 16 registers.
 constexpr int kTileRowsX = 6;
 constexpr int64_t kPanel = 16;
 constexpr int64_t kBlockCols = 256;
 #if MOESCOPE_SIMD_AVX2
-struct OuterVec {
-  using V = __m256;
-  static constexpr int64_t kLanes = 8;
-  static V zero() { return _mm256_setzero_ps(); }
-  static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static V broadcast(const float* p) { return _mm256_broadcast_ss(p); }
-  static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static V add(V a, V b) { return _mm256_add_ps(a, b); }
-  static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
-};
+using OuterVec = simd::Vec8;
 #endif
 #endif
 // How far ahead (bytes) the direct path prefetches W: a few DRAM latencies of reading.
@@ -466,8 +449,7 @@ inline void packed_tile512(const float* x, int64_t ldx, const typename P::L::ele
   for (int r = 0; r < R; ++r) {
     __m256 a[C];
     for (int c = 0; c < C; ++c) {
-      const __m512 z = _mm512_add_ps(acc[0][r][c], acc[1][r][c]);
-      a[c] = _mm256_add_ps(_mm512_castps512_ps256(z), _mm512_extractf32x8_ps(z, 1));
+      a[c] = simd::Vec16::fold(_mm512_add_ps(acc[0][r][c], acc[1][r][c]));
     }
     alignas(16) float sums[C];
     _mm_store_ps(sums, simd::hsum4(a[0], a[1], a[2], a[3]));
@@ -475,6 +457,15 @@ inline void packed_tile512(const float* x, int64_t ldx, const typename P::L::ele
   }
 }
 #endif
+
+// x rows [t0, t1) as digits for the VNNI int8 decode (below), in a per-thread scratch, at their
+// rows' offsets. Declared for every variant: matmul_packed takes one (null but with VNNI).
+struct DigitsX {
+  const uint8_t* digits = nullptr;  // [T][3][K]: d0, d1, d2 of each row
+  const int32_t* start = nullptr;   // [T][G][16]: each lane's start for d2 (-128 * its d2 sum)
+  const float* scale = nullptr;     // [T]: s
+  int64_t k = 0, groups = 1;
+};
 
 #if MOESCOPE_SIMD_AVX512
 // ---- int8 weights on AVX512-VNNI (decode path, Packed4) --------------------------------------
@@ -500,14 +491,6 @@ inline void packed_tile512(const float* x, int64_t ldx, const typename P::L::ele
 
 // Longest scale group the integer sums take without overflowing an int32 lane.
 constexpr int64_t kVnniMaxGroup = int64_t(1) << 19;
-
-// x rows [t0, t1) as digits, in a per-thread scratch, at their rows' offsets.
-struct DigitsX {
-  const uint8_t* digits = nullptr;  // [T][3][K]: d0, d1, d2 of each row
-  const int32_t* start = nullptr;   // [T][G][16]: each lane's start for d2 (-128 * its d2 sum)
-  const float* scale = nullptr;     // [T]: s
-  int64_t k = 0, groups = 1;
-};
 
 // Fills d for rows [t0, t1) of x [T, K] with `groups` scale groups (K and K / groups multiples
 // of 32). False when a row cannot be fixed point (NaN, infinity, or largest magnitude below
@@ -643,7 +626,7 @@ inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0,
 // With digits (int8 weights on AVX512-VNNI), x's digits stand in for x.
 template <class P>
 void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
-                   int64_t n1, float* y, bool accumulate, [[maybe_unused]] const void* digits) {
+                   int64_t n1, float* y, bool accumulate, [[maybe_unused]] const DigitsX* digits) {
   constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
   const int64_t K = w.k;
   const auto* q = static_cast<const typename P::L::elem*>(w.data);
@@ -660,8 +643,8 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 #if MOESCOPE_SIMD_AVX512
               if constexpr (std::is_same_v<P, ChunkI8>) {
                 if (digits) {
-                  packed_tile_vnni<R>(*static_cast<const DigitsX*>(digits), t, g, c0,
-                                      blk + c0 * kPackRows * E, group_chunks, first, part);
+                  packed_tile_vnni<R>(*digits, t, g, c0, blk + c0 * kPackRows * E, group_chunks,
+                                      first, part);
                   return;
                 }
               }
@@ -717,7 +700,7 @@ inline void outer_tile(const float* x, int64_t ldx, const float* panel, int64_t 
     const V w1 = in_register(O::load(panel + k * kPanel + L));
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      const V xb = O::broadcast(x + r * ldx + k);
+      const V xb = O::set1(x[r * ldx + k]);
       lo[r] = O::fmadd(xb, w0, lo[r]);
       hi[r] = O::fmadd(xb, w1, hi[r]);
     }
@@ -822,13 +805,13 @@ void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMa
       permute_x_bf16(x + t0 * K, t1 - t0, K, permuted + t0 * K);
       xp = permuted;
     }
-    const void* digits = nullptr;
+    const DigitsX* digits = nullptr;
 #if MOESCOPE_SIMD_AVX512
     DigitsX d;
-    if constexpr (std::is_same_v<P, ChunkI8>)
-      if (w.k / (w.scales ? w.groups : 1) <= kVnniMaxGroup &&
-          digitize_x(x, t0, t1, w.k, w.scales ? w.groups : 1, d))
-        digits = &d;
+    if constexpr (std::is_same_v<P, ChunkI8>) {
+      const int64_t groups = w.scales ? w.groups : 1;
+      if (w.k / groups <= kVnniMaxGroup && digitize_x(x, t0, t1, w.k, groups, d)) digits = &d;
+    }
 #endif
     matmul_packed<P>(xp, t0, t1, w, n0, std::min(n1, full), y, accumulate, digits);
   }
