@@ -255,7 +255,7 @@ int cmd_bench(Args& args) {
                         {"threads", threads},
                         {"isa", kernels::isa_name(kernels::active_isa())},
                         {"cpu_isa", kernels::isa_name(kernels::detected_isa())},
-                        {"activations", kernels::bf16_activations_effective() ? "bf16" : "f32"},
+                        {"activations", kernels::effective_activations_name()},
                         {"prompt_tokens", P},
                         {"gen_tokens", G},
                         {"repeat", repeat},

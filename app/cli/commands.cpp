@@ -47,8 +47,10 @@ const Command kCommands[] = {
      "  --seed S           random seed (default 42)\n"
      "  --stop-at-eos      stop when the model produces EOS\n"
      "  --threads N        CPU threads (default: all cores)\n"
-     "  --activations A    f32 (default) or bf16: prefill matmuls of bf16 and int8 weights\n"
-     "                     round x to bf16 (AVX512-BF16; kernels/cpu/precision.h)\n"
+     "  --activations A    f32 (default), bf16 or int8: bf16 rounds x to bf16 in the prefill\n"
+     "                     matmuls of bf16 and int8 weights (AVX512-BF16); int8 does too, and\n"
+     "                     quantises x to int8 blocks in the decode matmuls of int8 weights\n"
+     "                     (AVX512-VNNI); see kernels/cpu/precision.h\n"
      "  --tp N --ep M      split the model over N x M CPU ranks: tensor parallelism within M\n"
      "                     expert groups (routed tokens exchanged by all-to-all); same output\n"
      "  --expert-placement 0,0,1,1,...  the expert group of each expert (default contiguous)\n",
@@ -57,7 +59,7 @@ const Command kCommands[] = {
      "  --trace FILE.db    the SQLite trace file (created or appended to)\n"
      "  --model DIR, --prompt TEXT | --prompt-file FILE, --max-tokens N, --temperature T,\n"
      "  --top-k K, --top-p P, --seed S, --stop-at-eos, --threads N   as for generate\n"
-     "  --activations A    f32 (default) or bf16, as for generate\n"
+     "  --activations A    f32 (default), bf16 or int8, as for generate\n"
      "  --tp N --ep M, --expert-placement LIST   split over CPU ranks, as for generate\n"
      "  --no-routing       do not record router decisions\n"
      "  --no-ops           do not record op timings\n"
@@ -101,7 +103,7 @@ const Command kCommands[] = {
      "  --max-tokens N     score only the first N tokens\n"
      "  --dump-logits FILE write the logits of every position as JSON\n"
      "  --threads N        CPU threads (default: all cores)\n"
-     "  --activations A    f32 (default) or bf16, as for generate\n",
+     "  --activations A    f32 (default), bf16 or int8, as for generate\n",
      cmd_eval},
     {"bench", "prefill and decode throughput, time per op, achieved bandwidth, peak memory",
      "  --model DIR        model directory (default: the embedded default model)\n"
@@ -115,7 +117,8 @@ const Command kCommands[] = {
      "  --threads N        CPU threads (default: all cores)\n"
      "  --isa NAME         the CPU kernels' instruction set: portable, avx2, avx512 or amx\n"
      "                     (default: the widest this CPU has, or $MOESCOPE_ISA)\n"
-     "  --activations A    f32 (default) or bf16, as for generate (or $MOESCOPE_ACTIVATIONS)\n"
+     "  --activations A    f32 (default), bf16 or int8, as for generate (or "
+     "$MOESCOPE_ACTIVATIONS)\n"
      "  --repeat R         runs; median [min-max] is reported (default 3)\n"
      "  --no-breakdown     skip the traced pass that times every op (time per token by op)\n"
      "  --top N            ops listed per phase in the breakdown (default 8)\n"
@@ -158,7 +161,7 @@ const Command kCommands[] = {
      "  --trace FILE.db    record runs here (default: workbench.db in the user's data directory)\n"
      "  --open FILE.db     browse the runs of a trace file, without a model\n"
      "  --threads N        CPU threads for the engine (default: all cores)\n"
-     "  --activations A    f32 (default) or bf16, as for generate\n"
+     "  --activations A    f32 (default), bf16 or int8, as for generate\n"
      "  --size WxH         window size (default 1600x960)\n"
      "  --scale S          text size (default: the saved setting, 1 = 15 px)\n"
      "  --config-dir DIR   settings and window layout (default ~/.config/moescope)\n"

@@ -43,10 +43,17 @@ void activations_option(Args& args) {
 }
 
 std::string activations_description() {
-  if (kernels::active_activations() == kernels::Activations::F32) return "f32";
-  if (kernels::bf16_activations_effective())
-    return "bf16 (prefill matmuls of bf16 and int8 weights round x to bf16)";
-  return "bf16 asked, f32 used (needs AVX512-BF16 and the avx512 kernels)";
+  const kernels::Activations asked = kernels::active_activations();
+  if (asked == kernels::Activations::F32) return "f32";
+  const bool bf16 = kernels::bf16_activations_effective();
+  if (asked == kernels::Activations::Bf16)
+    return bf16 ? "bf16 (prefill matmuls of bf16 and int8 weights round x to bf16)"
+                : "bf16 asked, f32 used (needs AVX512-BF16 and the avx512 kernels)";
+  if (!kernels::int8_activations_effective())
+    return "int8 asked, f32 used (needs AVX512-VNNI and the avx512 kernels)";
+  return bf16 ? "int8 (decode matmuls of int8 weights quantise x to int8 blocks; prefill as bf16)"
+              : "int8 (decode matmuls of int8 weights quantise x to int8 blocks; prefill f32: no "
+                "AVX512-BF16)";
 }
 
 std::string isa_description() {

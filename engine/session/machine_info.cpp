@@ -39,7 +39,7 @@ std::string machine_json(int threads) {
                       {"logical_cpus", std::thread::hardware_concurrency()},
                       {"threads", threads},
                       {"kernels_isa", kernels::isa_name(kernels::active_isa())},
-                      {"activations", kernels::bf16_activations_effective() ? "bf16" : "f32"},
+                      {"activations", kernels::effective_activations_name()},
                       {"cpu_features", kernels::cpu_feature_list()},
                       {"os", os}};
   return j.dump();

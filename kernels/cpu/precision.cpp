@@ -23,17 +23,25 @@ std::atomic<Activations>& activations_state() {
 }  // namespace
 
 const char* activations_name(Activations a) {
-  return a == Activations::Bf16 ? "bf16" : "f32";
+  switch (a) {
+    case Activations::Bf16:
+      return "bf16";
+    case Activations::Int8:
+      return "int8";
+    case Activations::F32:
+      break;
+  }
+  return "f32";
 }
 
 std::optional<Activations> parse_activations(std::string_view name) {
-  for (Activations a : {Activations::F32, Activations::Bf16})
+  for (Activations a : {Activations::F32, Activations::Bf16, Activations::Int8})
     if (name == activations_name(a)) return a;
   return std::nullopt;
 }
 
 const char* activations_choices() {
-  return "f32 or bf16";
+  return "f32, bf16 or int8";
 }
 
 Activations active_activations() {
@@ -51,8 +59,18 @@ std::string activations_env_error() {
 }
 
 bool bf16_activations_effective() {
-  return active_activations() == Activations::Bf16 && active_isa() >= Isa::Avx512 &&
+  return active_activations() != Activations::F32 && active_isa() >= Isa::Avx512 &&
          cpu_has_avx512_bf16();
+}
+
+bool int8_activations_effective() {
+  return active_activations() == Activations::Int8 && active_isa() >= Isa::Avx512;
+}
+
+std::string effective_activations_name() {
+  if (int8_activations_effective())
+    return bf16_activations_effective() ? "int8" : "int8 (prefill f32)";
+  return bf16_activations_effective() ? "bf16" : "f32";
 }
 
 }  // namespace moescope::kernels

@@ -9,6 +9,13 @@
 //         of the tests (tests/common/tolerance.h), not the f32 one. Decode (memory-bound) and
 //         other weight dtypes keep f32, and so does everything on CPUs without AVX512-BF16, and
 //         the AMX path, which is exact and faster there.
+//   Int8  as Bf16, and decode matmuls (at most kDirectMaxT rows) of packed I8 weights quantise x
+//         to int8 per block of up to kInt8XBlock columns (inside the weights' scale groups;
+//         symmetric, scale max|x| / 127, round to nearest even) and multiply with AVX512-VNNI
+//         integer dot products, one per four weights, as ik_llama.cpp's q8_0 path does: 1.7x
+//         the exact path's decode where the weights sit in cache (tinyA). Each x then carries
+//         up to half a step of 1/127 of its block's largest magnitude: the int8 tolerance of the
+//         tests, not the bf16 one. Needs the avx512 level (which has VNNI).
 //
 // Chosen by MOESCOPE_ACTIVATIONS or the commands' --activations; process-wide, as the
 // instruction set is.
@@ -21,13 +28,17 @@
 
 namespace moescope::kernels {
 
-enum class Activations : uint8_t { F32 = 0, Bf16 = 1 };
+enum class Activations : uint8_t { F32 = 0, Bf16 = 1, Int8 = 2 };
 
-// "f32", "bf16".
+// Columns of x that share one int8 scale in the Int8 mode (q8_0 takes 32; 64 halves the cost of
+// applying them for a slightly coarser step).
+constexpr int64_t kInt8XBlock = 64;
+
+// "f32", "bf16", "int8".
 const char* activations_name(Activations a);
 // Parses activations_name's spellings; nullopt when unknown.
 std::optional<Activations> parse_activations(std::string_view name);
-// "f32 or bf16", for error messages.
+// "f32, bf16 or int8", for error messages.
 const char* activations_choices();
 
 // The mode now: MOESCOPE_ACTIVATIONS's at first (f32 when unset or unknown), then set_activations'.
@@ -37,8 +48,15 @@ void set_activations(Activations a);
 // When MOESCOPE_ACTIVATIONS is set to something parse_activations does not know, a one-line
 // message naming it and the choices; empty otherwise.
 std::string activations_env_error();
-// Whether Bf16 changes anything on this CPU (it has AVX512-BF16 and the avx512 level is active).
+// Whether prefill rounds x to bf16 now: the mode is Bf16 or Int8, this CPU has AVX512-BF16 and
+// the avx512 level is active.
 bool bf16_activations_effective();
+// Whether decode quantises x to int8 for I8 weights now: the mode is Int8 and the avx512 level
+// (with VNNI) is active.
+bool int8_activations_effective();
+// The mode in effect on this CPU: "f32", "bf16" or "int8"; "int8" without AVX512-BF16 keeps
+// prefill in f32 ("int8 (prefill f32)").
+std::string effective_activations_name();
 
 // Sets the mode for a scope, restoring the previous one at its end (tests, benches).
 class ScopedActivations {

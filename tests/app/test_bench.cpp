@@ -145,18 +145,19 @@ TEST(Bench, UnknownMoescopeIsaIsAnError) {
 
 // --activations: an unknown choice is a usage error naming it, and so is MOESCOPE_ACTIVATIONS's
 // (for every command); bf16 is reported as used where the CPU has AVX512-BF16 and as asked but
-// not used elsewhere, and the JSON says which mode ran.
+// not used elsewhere, int8 likewise with AVX512-VNNI, and the JSON says which mode ran.
 TEST(Bench, ActivationsOption) {
   CliRun bad = moescope({"bench", "--preset", "tinyA", "--activations", "fp8"});
   EXPECT_EQ(bad.rc, 2);
-  EXPECT_NE(bad.err.find("--activations 'fp8' is not a choice (expected f32 or bf16)"),
+  EXPECT_NE(bad.err.find("--activations 'fp8' is not a choice (expected f32, bf16 or int8)"),
             std::string::npos)
       << bad.err;
   setenv("MOESCOPE_ACTIVATIONS", "int4", 1);
   CliRun env = moescope({"info", "--preset", "grok-1"});
   unsetenv("MOESCOPE_ACTIVATIONS");
   EXPECT_EQ(env.rc, 2);
-  EXPECT_NE(env.err.find("MOESCOPE_ACTIVATIONS=int4: expected f32 or bf16"), std::string::npos)
+  EXPECT_NE(env.err.find("MOESCOPE_ACTIVATIONS=int4: expected f32, bf16 or int8"),
+            std::string::npos)
       << env.err;
 
   CliRun r = quick_bench("bf16", {"--activations", "bf16", "--json", "--no-breakdown"});
@@ -169,6 +170,18 @@ TEST(Bench, ActivationsOption) {
                                                          : "activations: bf16 asked, f32 used"),
             std::string::npos)
       << text.out;
+  CliRun i8 = quick_bench("int8", {"--activations", "int8", "--json", "--no-breakdown"});
+  ASSERT_EQ(i8.rc, 0) << i8.err;
+  const bool vnni = kernels::detected_isa() >= kernels::Isa::Avx512;
+  EXPECT_EQ(nlohmann::json::parse(i8.out)["activations"], !vnni ? "f32"
+                                                          : kernels::cpu_has_avx512_bf16()
+                                                              ? "int8"
+                                                              : "int8 (prefill f32)");
+  CliRun i8_text = quick_bench("int8", {"--activations", "int8", "--no-breakdown"});
+  EXPECT_NE(i8_text.out.find(vnni ? "activations: int8 (decode matmuls of int8 weights"
+                                  : "activations: int8 asked, f32 used"),
+            std::string::npos)
+      << i8_text.out;
   CliRun f32 = quick_bench("bf16", {"--no-breakdown"});
   EXPECT_NE(f32.out.find("activations: f32"), std::string::npos) << f32.out;
 }

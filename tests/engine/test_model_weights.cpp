@@ -124,6 +124,37 @@ TEST(Bf16Activations, LogitsWithinTheBf16ModelBound) {
   }
 }
 
+// The Int8 activations mode on a 12-token prompt (the decode path's rows: x quantised to int8
+// blocks against int8 weights): within the int8 model bound of the f32 twin, and visibly not the
+// f32 result.
+TEST(Int8Activations, LogitsWithinTheInt8ModelBound) {
+  if (kernels::detected_isa() < kernels::Isa::Avx512) GTEST_SKIP() << "no AVX512-VNNI here";
+  kernels::ScopedIsa isa(kernels::Isa::Avx512);
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < 12; ++i) ids.push_back((i * 37 + 11) % 89);
+  for (const Case k : {Case{Arch::Grok1, NamingScheme::HpcaiGrok1, DType::I8},
+                       Case{Arch::Mixtral, NamingScheme::Mixtral, DType::I8}}) {
+    const ModelConfig c = test::tiny_config(k.arch);
+    const test::TensorSet w = test::random_weights(c, k.scheme, 8);
+    const std::string dir = test::make_temp_dir("ckpt"), twin = test::make_temp_dir("twin");
+    test::WriteOptions opt;
+    opt.matrix_dtype = k.dtype;
+    opt.int8_groups = 1;  // d_model 32 in one group: the K = 32 matrices pack (the mode's path)
+    test::write_checkpoint(twin, c, test::write_checkpoint(dir, c, w, opt));
+    const std::vector<float> want = all_logits(twin, c, ids);
+    std::vector<float> got;
+    {
+      kernels::ScopedActivations int8(kernels::Activations::Int8);
+      got = all_logits(dir, c, ids);
+    }
+    EXPECT_TRUE(test::all_close(got.data(), want.data(), got.size(),
+                                test::tolerance_for(DType::I8, test::Level::Model), case_name(k)));
+    EXPECT_FALSE(test::all_close(got.data(), want.data(), got.size(),
+                                 test::tolerance_for(DType::F32, test::Level::Model),
+                                 case_name(k) + " (int8 x)"));
+  }
+}
+
 // A checkpoint with one defect must fail to load with a message containing every fragment.
 void expect_load_error(const std::string& dir, const ModelConfig& c,
                        const std::vector<std::string>& fragments) {

@@ -72,9 +72,31 @@ const Shape kPackedShapes[] = {{1, 128, 16},   {1, 256, 13},   {2, 512, 37},  {3
                                {5, 128, 7},    {1, 128, 4},    {16, 384, 41}, {17, 384, 41},
                                {64, 1152, 70}, {20, 512, 256}, {64, 256, 8},  {1, 1024, 514}};
 
-// With rounded_x, the reference multiplies x rounded to bf16 (the Bf16 activations mode).
+// What the reference multiplies: x, x rounded to bf16 (the Bf16 activations mode's prefill) or
+// x quantised to int8 blocks (the Int8 mode's decode of I8 weights; precision.h).
+enum class XAs { F32, Bf16, Int8 };
+
+// x [T, K] as the Int8 activations mode quantises it: blocks of up to kInt8XBlock columns inside
+// each scale group of group_len columns, step = max|x| / 127, q = round(x / step), nearest even.
+std::vector<float> int8_blocks(const std::vector<float>& x, int64_t t, int64_t k,
+                               int64_t group_len) {
+  std::vector<float> out(x.size());
+  for (int64_t r = 0; r < t; ++r)
+    for (int64_t g0 = 0; g0 < k; g0 += group_len)
+      for (int64_t b0 = g0; b0 < g0 + group_len; b0 += kInt8XBlock) {
+        const int64_t b1 = std::min(b0 + kInt8XBlock, g0 + group_len);
+        float largest = 0.0f;
+        for (int64_t i = b0; i < b1; ++i)
+          largest = std::max(largest, std::fabs(x[size_t(r * k + i)]));
+        const float step = largest / 127.0f, inv = largest == 0.0f ? 0.0f : 127.0f / largest;
+        for (int64_t i = b0; i < b1; ++i)
+          out[size_t(r * k + i)] = std::nearbyint(x[size_t(r * k + i)] * inv) * step;
+      }
+  return out;
+}
+
 void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, uint32_t seed,
-           bool packed = false, bool rounded_x = false) {
+           bool packed = false, XAs x_as = XAs::F32) {
   SCOPED_TRACE(testing::Message() << dtype_name(c.dtype) << " G=" << c.groups << " T=" << s.t
                                   << " K=" << s.k << " N=" << s.n << " threads=" << threads
                                   << " accumulate=" << accumulate << " packed=" << packed);
@@ -87,8 +109,9 @@ void check(const WeightCase& c, const Shape& s, int threads, bool accumulate, ui
   std::vector<float> want = test::random_floats(size_t(s.t * s.n), seed + 3);
   std::vector<float> got = want;  // the same starting y for accumulate
   std::vector<float> x_ref = x;
-  if (rounded_x)
+  if (x_as == XAs::Bf16)
     for (float& v : x_ref) v = bf16_to_f32(f32_to_bf16(v));
+  if (x_as == XAs::Int8) x_ref = int8_blocks(x, s.t, s.k, s.k / o.w.groups);
   ref::matmul_ref(x_ref.data(), s.t, o.w, want.data(), accumulate);
   std::unique_ptr<ThreadPool> pool = threads > 0 ? std::make_unique<ThreadPool>(threads) : nullptr;
   matmul(x.data(), s.t, o.w, got.data(), pool.get(), accumulate);
@@ -249,13 +272,15 @@ TEST(Matmul, Bf16ActivationsAreExactProductsOfRoundedX) {
       if (!shape_ok(s, c)) continue;
       const bool rounded =
           s.t > kDirectMaxT && s.k % 2 == 0 && (c.groups <= 1 || (s.k / c.groups) % 16 == 0);
-      for (int threads : {1, 3}) check(c, s, threads, threads == 3, seed++, false, rounded);
+      for (int threads : {1, 3})
+        check(c, s, threads, threads == 3, seed++, false, rounded ? XAs::Bf16 : XAs::F32);
     }
-    for (const Shape& s : kPackedShapes) check(c, s, 3, false, seed++, true, s.t > kDirectMaxT);
+    for (const Shape& s : kPackedShapes)
+      check(c, s, 3, false, seed++, true, s.t > kDirectMaxT ? XAs::Bf16 : XAs::F32);
   }
   for (const WeightCase c :
        {WeightCase{DType::F32, 0}, WeightCase{DType::F16, 0}, WeightCase{DType::F8_E4M3, 1}})
-    for (const Shape& s : kPackedShapes) check(c, s, 3, false, seed++, true, false);
+    for (const Shape& s : kPackedShapes) check(c, s, 3, false, seed++, true, XAs::F32);
 }
 
 // The mode is visible: the same prefill differs from the f32 one by about bf16's rounding.
@@ -275,6 +300,66 @@ TEST(Matmul, Bf16ActivationsChangeThePrefill) {
                          tolerance_for(DType::F32, Level::Kernel), "bf16 against f32 x"));
   EXPECT_TRUE(all_close(rounded.data(), exact.data(), exact.size(),
                         tolerance_for(DType::BF16, Level::Kernel), "bf16 against f32 x"));
+}
+
+// The Int8 activations mode (precision.h): decode products (T <= 16) of packed I8 weights are
+// exact products of x quantised to int8 blocks (int8_blocks), the row-major tail's rows too; the
+// prefill is the Bf16 mode's where the CPU has AVX512-BF16. Row-major I8 weights and other dtypes
+// keep f32 x in decode. Scale groups of 96 columns (K = 384, G = 4) end in a 32-column block.
+TEST(Matmul, Int8ActivationsAreExactProductsOfQuantisedX) {
+  if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  ScopedIsa scoped_isa(Isa::Avx512);
+  ScopedActivations scoped(Activations::Int8);
+  const XAs prefill = cpu_has_avx512_bf16() ? XAs::Bf16 : XAs::F32;
+  uint32_t seed = 1500;
+  for (const WeightCase c : {WeightCase{DType::I8, 1}, WeightCase{DType::I8, 4}}) {
+    for (const Shape& s : kPackedShapes)
+      for (int threads : {1, 3})
+        check(c, s, threads, threads == 3, seed++, true, s.t > kDirectMaxT ? prefill : XAs::Int8);
+    for (const Shape& s : kShapes)
+      if (shape_ok(s, c) && s.t <= kDirectMaxT) check(c, s, 3, false, seed++, false, XAs::F32);
+  }
+  for (const WeightCase c : {WeightCase{DType::BF16, 0}, WeightCase{DType::F8_E4M3, 1}})
+    for (const Shape& s : kPackedShapes)
+      if (s.t <= kDirectMaxT) check(c, s, 3, false, seed++, true, XAs::F32);
+}
+
+// The Int8 mode is visible in decode (about int8's rounding away from the exact result, within
+// the int8 kernel tolerance of it); a row it cannot quantise (NaN, or every value below 2^-100)
+// takes the exact path: NaN reaches y, tiny values keep their products.
+TEST(Matmul, Int8ActivationsChangeTheDecode) {
+  if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  ScopedIsa scoped_isa(Isa::Avx512);
+  const int64_t t = 4, k = 512, n = 96;
+  test::OwnedWeights o = test::random_weights(DType::I8, n, k, 4, 41);
+  const WeightMatrix w = pack_weights(o.w, o.bytes.data());
+  std::vector<float> x = test::random_floats(size_t(t * k), 42);
+  std::vector<float> exact(size_t(t * n)), quantised(exact.size());
+  auto run = [&](std::vector<float>& y) {
+    matmul(x.data(), 2, w, y.data(), nullptr);
+    matmul(x.data() + 2 * k, 2, w, y.data() + 2 * n, nullptr);  // a tile of one row each
+  };
+  run(exact);
+  {
+    ScopedActivations scoped(Activations::Int8);
+    run(quantised);
+  }
+  EXPECT_FALSE(all_close(quantised.data(), exact.data(), exact.size(),
+                         tolerance_for(DType::BF16, Level::Kernel), "int8 against f32 x"));
+  EXPECT_TRUE(all_close(quantised.data(), exact.data(), exact.size(),
+                        tolerance_for(DType::I8, Level::Kernel), "int8 against f32 x"));
+
+  x[size_t(7)] = std::numeric_limits<float>::quiet_NaN();
+  for (int64_t i = k; i < 2 * k; ++i) x[size_t(i)] *= 0x1p-110f;
+  run(exact);
+  {
+    ScopedActivations scoped(Activations::Int8);
+    run(quantised);
+  }
+  for (int64_t c = 0; c < n; ++c) {
+    EXPECT_TRUE(std::isnan(quantised[size_t(c)])) << "col " << c;
+    EXPECT_EQ(quantised[size_t(n + c)], exact[size_t(n + c)]) << "col " << c;
+  }
 }
 
 // The AVX-512 int8 decode path multiplies x as 24-bit fixed point against its row's largest
