@@ -48,9 +48,9 @@ const Command kCommands[] = {
      "  --stop-at-eos      stop when the model produces EOS\n"
      "  --threads N        CPU threads (default: all cores)\n"
      "  --activations A    f32 (default), bf16 or int8: bf16 rounds x to bf16 in the prefill\n"
-     "                     matmuls of bf16 and int8 weights (AVX512-BF16); int8 does too, and\n"
-     "                     quantises x to int8 blocks in the decode matmuls of int8 weights\n"
-     "                     (AVX512-VNNI); see kernels/cpu/precision.h\n"
+     "                     matmuls of bf16 and int8 weights (AVX512-BF16); int8 quantises x to\n"
+     "                     int8 blocks in the matmuls of int8 weights (AVX512-VNNI) and rounds\n"
+     "                     it to bf16 in the prefill of bf16 weights; see kernels/cpu/precision.h\n"
      "  --tp N --ep M      split the model over N x M CPU ranks: tensor parallelism within M\n"
      "                     expert groups (routed tokens exchanged by all-to-all); same output\n"
      "  --expert-placement 0,0,1,1,...  the expert group of each expert (default contiguous)\n",

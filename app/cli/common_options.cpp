@@ -51,8 +51,9 @@ std::string activations_description() {
                 : "bf16 asked, f32 used (needs AVX512-BF16 and the avx512 kernels)";
   if (!kernels::int8_activations_effective())
     return "int8 asked, f32 used (needs AVX512-VNNI and the avx512 kernels)";
-  return bf16 ? "int8 (decode matmuls of int8 weights quantise x to int8 blocks; prefill as bf16)"
-              : "int8 (decode matmuls of int8 weights quantise x to int8 blocks; prefill f32: no "
+  return bf16 ? "int8 (matmuls of int8 weights quantise x to int8 blocks; of bf16 weights, prefill "
+                "rounds x to bf16)"
+              : "int8 (matmuls of int8 weights quantise x to int8 blocks; others f32: no "
                 "AVX512-BF16)";
 }
 

@@ -6,8 +6,10 @@
 // Threads split N in blocks of kBlockRows rows; when N is too small to share (the router), they
 // split T instead. On the AMX path x is split into its bf16 parts once per call (threads share T),
 // then threads split N in blocks of 32 columns, the tile unit's width; the Bf16 activations path
-// (precision.h) rounds x to bf16 once per call and shares N the same way.
+// (precision.h) rounds x to bf16 once per call and shares N the same way, and so does the Int8
+// activations prefill path, which quantises x to int8 blocks.
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 
 #include "kernels/cpu/isa.h"
@@ -65,24 +67,34 @@ bool amx_takes(Isa isa, int64_t t, std::span<const MatmulOutput> outs) {
 }
 
 // The paths that prepare x once per call: prepare(t0, t1) converts rows [t0, t1) (threads share
-// T), then threads share the outputs' blocks of kAmxBlock columns, run(output, n0, n1) each.
-template <class Prepare, class Run>
-void with_prepared_x(int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
-                     Prepare&& prepare, Run&& run) {
-  int64_t blocks = 0;
-  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
-  const bool parallel = pool && pool->size() > 1;
-  if (parallel && t >= 2 * pool->size()) {
+// T), then share_outputs runs the products.
+template <class Prepare>
+void prepare_x(int64_t t, ThreadPool* pool, Prepare&& prepare) {
+  if (pool && pool->size() > 1 && t >= 2 * pool->size()) {
     pool->parallel_for(t, prepare);
   } else {
     prepare(0, t);
   }
+}
+
+// Threads share the outputs' blocks of kAmxBlock columns, run(output, n0, n1) each.
+template <class Run>
+void share_outputs(std::span<const MatmulOutput> outs, ThreadPool* pool, Run&& run) {
+  int64_t blocks = 0;
+  for (const MatmulOutput& o : outs) blocks += (o.w->n + kAmxBlock - 1) / kAmxBlock;
   auto share = [&](int64_t b0, int64_t b1) { for_each_output_range(outs, kAmxBlock, b0, b1, run); };
-  if (parallel) {
+  if (pool && pool->size() > 1) {
     pool->parallel_for(blocks, share);
   } else {
     share(0, blocks);
   }
+}
+
+template <class Prepare, class Run>
+void with_prepared_x(int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
+                     Prepare&& prepare, Run&& run) {
+  prepare_x(t, pool, prepare);
+  share_outputs(outs, pool, run);
 }
 
 // y_i = (or += when accumulate) x . W_i^T for every output on the AMX path: x split into its
@@ -99,6 +111,39 @@ void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, T
       [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
         isa_amx::matmul_range(split, *o.w, n0, n1, o.y, accumulate);
       });
+}
+
+// The scale groups that blocks of x follow for w (1 without scales).
+int64_t scale_groups(const WeightMatrix& w) {
+  return w.scales ? w.groups : 1;
+}
+
+// Whether every output takes the Int8 activations prefill path (precision.h), with one grouping.
+bool int8_takes(int64_t t, std::span<const MatmulOutput> outs) {
+  if (t <= kDirectMaxT || !int8_activations_effective()) return false;
+  for (const MatmulOutput& o : outs)
+    if (!isa_avx512::int8x_supports(*o.w) || scale_groups(*o.w) != scale_groups(*outs[0].w))
+      return false;
+  return true;
+}
+
+// y_i = (or += when accumulate) q8(x) . W_i^T for every output on the Int8 activations prefill
+// path: x quantised to int8 blocks. False, with y untouched, when a row of x cannot be quantised
+// (NaN, infinity, only values below 2^-100): the caller takes another path.
+bool matmul_int8(const float* x, int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
+                 bool accumulate) {
+  const int64_t K = outs[0].w->k, groups = scale_groups(*outs[0].w);
+  const isa_avx512::Int8X q = isa_avx512::int8x_layout(
+      t, K, groups, thread_scratch(ScratchSlot::Int8X, isa_avx512::int8x_floats(t, K, groups)));
+  std::atomic<bool> ok{true};
+  prepare_x(t, pool, [&](int64_t t0, int64_t t1) {
+    if (!isa_avx512::int8x_quantize_rows(x, q, t0, t1)) ok.store(false, std::memory_order_relaxed);
+  });
+  if (!ok.load()) return false;
+  share_outputs(outs, pool, [&](const MatmulOutput& o, int64_t n0, int64_t n1) {
+    isa_avx512::int8x_matmul_range(q, *o.w, n0, n1, o.y, accumulate);
+  });
+  return true;
 }
 
 // Whether every output takes the Bf16 activations path (precision.h).
@@ -142,6 +187,9 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
     matmul_amx(x, t, {&out, 1}, pool, accumulate);
     return;
   }
+  if (const MatmulOutput out{&w, y};
+      int8_takes(t, {&out, 1}) && matmul_int8(x, t, {&out, 1}, pool, accumulate))
+    return;
   if (const MatmulOutput out{&w, y}; bf16_takes(t, {&out, 1})) {
     matmul_bf16(x, t, {&out, 1}, pool, accumulate);
     return;
@@ -174,6 +222,9 @@ void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> ou
     matmul_amx(x, t, outs, pool, false);
     return;
   }
+  if (!outs.empty() && outs[0].w->k > 0 && int8_takes(t, outs) &&
+      matmul_int8(x, t, outs, pool, false))
+    return;
   if (!outs.empty() && outs[0].w->k > 0 && bf16_takes(t, outs)) {
     matmul_bf16(x, t, outs, pool, false);
     return;

@@ -30,6 +30,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/cpu/matmul_int8x.h"
 #include "kernels/cpu/matmul_variants.h"
 #include "kernels/cpu/precision.h"
 #include "kernels/cpu/simd.h"
@@ -468,17 +469,6 @@ struct DigitsX {
   const float* scale = nullptr;     // [T]: s
   int64_t k = 0, groups = 1;
 };
-
-// x rows [t0, t1) quantised to int8 for the Int8 activations mode (below), in a per-thread
-// scratch, at their rows' offsets. Declared for every variant, as DigitsX.
-struct QuantX {
-  const int8_t* q = nullptr;      // [T][K]: round(x / step) in [-127, 127]
-  const float* step = nullptr;    // [T][B]: each block's step, max|x| / 127 (0 when all zero)
-  const float* offset = nullptr;  // [T][G]: 128 * sum over the group's blocks of step * sum(q)
-  int64_t k = 0, groups = 1;
-  int64_t group_blocks = 0;  // blocks per scale group (B = G * group_blocks)
-};
-
 #if MOESCOPE_SIMD_AVX512
 // ---- int8 weights on AVX512-VNNI (decode path, Packed4) --------------------------------------
 //
@@ -632,126 +622,6 @@ inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0,
   }
 }
 
-// ---- int8 weights against int8 x on AVX512-VNNI (Int8 activations mode, decode, Packed4) -----
-//
-// x is quantised per block of up to kInt8XBlock columns inside each scale group: step =
-// max|x| / 127, q = round(x / step) (nearest even), as llama.cpp's q8_0 with longer blocks. The
-// weights are vpdpbusd's unsigned side, as w + 128 (w ^ 0x80), against q: one instruction per 64
-// weights where packed_tile_vnni spends three. A block's integer sums (exact) turn into f32 times
-// its step; the 128 * sum(q) that w + 128 adds does not depend on W and is taken off the group's
-// sum at the end (QuantX::offset).
-
-static_assert(kInt8XBlock % kPackBytes == 0, "an x block is whole chunks");
-
-// Fills d for rows [t0, t1) of x [T, K] with `groups` scale groups (K / groups a multiple of 32).
-// False when a block holds NaN or infinity, or its largest magnitude is below 2^-100 but not 0
-// (127 / max would overflow): the caller then takes the exact path.
-bool quantize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t groups, QuantX& d) {
-  const int64_t group_len = K / groups;
-  const int64_t group_blocks = (group_len + kInt8XBlock - 1) / kInt8XBlock;
-  const int64_t blocks = groups * group_blocks;
-  const size_t floats = size_t(t1) * size_t(blocks + groups) + size_t(t1) * size_t(K) / 4;
-  float* step = thread_scratch(ScratchSlot::DigitsX, floats);
-  float* offset = step + t1 * blocks;
-  auto* q = reinterpret_cast<int8_t*>(offset + t1 * groups);
-  d = QuantX{q, step, offset, K, groups, group_blocks};
-  for (int64_t t = t0; t < t1; ++t) {
-    for (int64_t g = 0; g < groups; ++g) {
-      float sum = 0.0f;  // of step * sum(q) over the group's blocks
-      for (int64_t j = 0; j < group_blocks; ++j) {
-        const int64_t k0 = g * group_len + j * kInt8XBlock;
-        const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
-        const float* xb = x + t * K;
-        __m512 m = _mm512_setzero_ps();
-        __mmask16 unordered = 0;
-        for (int64_t k = k0; k < k1; k += 16) {
-          const __m512 v = _mm512_loadu_ps(xb + k);
-          m = _mm512_max_ps(m, _mm512_abs_ps(v));
-          unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-        }
-        const float largest = _mm512_reduce_max_ps(m);
-        if (unordered || !(largest <= std::numeric_limits<float>::max())) return false;
-        if (largest != 0.0f && largest < 0x1p-100f) return false;
-        const float s = largest / 127.0f;
-        const __m512 inv = _mm512_set1_ps(largest == 0.0f ? 0.0f : 127.0f / largest);
-        __m512i qsum = _mm512_setzero_si512();
-        for (int64_t k = k0; k < k1; k += 16) {
-          // |x| * 127 / max rounds to at most 127: in range, no clamp needed.
-          const __m512i v = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(xb + k), inv),
-                                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-          qsum = _mm512_add_epi32(qsum, v);
-          _mm_storeu_si128(reinterpret_cast<__m128i*>(q + t * K + k), _mm512_cvtepi32_epi8(v));
-        }
-        step[t * blocks + g * group_blocks + j] = s;
-        sum += s * float(_mm512_reduce_add_epi32(qsum));
-      }
-      offset[t * groups + g] = 128.0f * sum;
-    }
-  }
-  return true;
-}
-
-// Rows [t0, t1) of the x that d stands for, q * step, into out [T, K] at their rows' offsets:
-// what the row-major tail of a packed matrix multiplies, so that every row sees the same x.
-void dequantize_x(const QuantX& d, int64_t t0, int64_t t1, float* out) {
-  const int64_t K = d.k, group_len = K / d.groups, blocks = d.groups * d.group_blocks;
-  for (int64_t t = t0; t < t1; ++t)
-    for (int64_t k = 0; k < K; ++k) {
-      const int64_t g = k / group_len, j = g * d.group_blocks + (k % group_len) / kInt8XBlock;
-      out[t * K + k] = float(d.q[t * K + k]) * d.step[t * blocks + j];
-    }
-}
-
-// out[r][c] = x row t + r . W block row c over scale group g's `chunks` chunks, which start at
-// chunk c0 of the row and at blk in the block, with x as d's int8 blocks.
-template <int R>
-inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
-                           int64_t chunks, bool prefetch, float (&out)[R][kPackRows]) {
-  constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
-  constexpr int64_t kBlockChunks = kInt8XBlock / E;
-  const int64_t K = d.k, blocks = d.groups * d.group_blocks;
-  __m512 sum[R][2];  // [x row][W rows 0-1 | 2-3], f32 over the blocks
-  for (int r = 0; r < R; ++r) sum[r][0] = sum[r][1] = _mm512_setzero_ps();
-  const __m512i flip = _mm512_set1_epi8(char(0x80));
-  __m512i acc[R][2];  // one block's integer sums
-  auto chunk = [&](int64_t c) {
-    const int8_t* b = blk + c * kPackRows * E;
-    if (prefetch) {
-      const char* ahead = reinterpret_cast<const char*>(b) + kPrefetch512;
-      __builtin_prefetch(ahead, 0, 2);
-      __builtin_prefetch(ahead + 64, 0, 2);
-    }
-    const __m512i wu0 = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
-    const __m512i wu1 = _mm512_xor_si512(_mm512_loadu_si512(b + 2 * E), flip);
-    for (int r = 0; r < R; ++r) {
-      const __m512i xq = _mm512_broadcast_i64x4(
-          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d.q + (t + r) * K + (c0 + c) * E)));
-      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], wu0, xq);
-      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], wu1, xq);
-    }
-  };
-  auto block = [&](int64_t i, int64_t n, int64_t j) {
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-    for (int64_t c = i; c < i + n; ++c) chunk(c);
-    for (int r = 0; r < R; ++r) {
-      const __m512 s = _mm512_set1_ps(d.step[(t + r) * blocks + j]);
-      sum[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), s, sum[r][0]);
-      sum[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), s, sum[r][1]);
-    }
-  };
-  int64_t i = 0, j = g * d.group_blocks;
-  for (; i + kBlockChunks <= chunks; i += kBlockChunks, ++j) block(i, kBlockChunks, j);
-  if (i < chunks) block(i, chunks - i, j);  // a group's last, shorter block
-  for (int r = 0; r < R; ++r) {
-    const __m256 rows[kPackRows] = {
-        _mm512_castps512_ps256(sum[r][0]), _mm512_extractf32x8_ps(sum[r][0], 1),
-        _mm512_castps512_ps256(sum[r][1]), _mm512_extractf32x8_ps(sum[r][1], 1)};
-    alignas(16) float sums[kPackRows];
-    _mm_store_ps(sums, _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
-                                  _mm_set1_ps(d.offset[(t + r) * d.groups + g])));
-    for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
-  }
-}
 #endif
 
 // Rows [n0, n1) of a packed w, n0 a multiple of kPackRows and n1 at most the last full block's

@@ -45,7 +45,30 @@ void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w,
 namespace isa_avx512 {
 void matmul_range(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
                   int64_t n1, float* y, bool accumulate);
-}
+
+// The prefill path of the Int8 activations mode (precision.h; matmul_int8x.h): x quantised once
+// per call into int8 blocks, I8 weights multiplied by AVX512-VNNI integer dot products.
+constexpr int kQ8Rows = 6;  // x rows per register tile
+// x quantised: B = G * group_blocks blocks per row.
+struct Int8X {
+  uint32_t* quads = nullptr;  // [Tp / kQ8Rows][K / 4][kQ8Rows]: 4 int8 of x per word (tile order)
+  float* step = nullptr;      // [T][B]: each block's step, max|x| / 127
+  float* corr = nullptr;      // [T][B]: 128 * step * sum(q), what w + 128 adds to the block
+  int64_t t = 0, k = 0, groups = 1, group_blocks = 0;
+};
+// Whether the path computes w: I8 elements, K and K / G multiples of 32.
+bool int8x_supports(const WeightMatrix& w);
+// Floats of the buffer int8x_layout lays out for T x K with G groups.
+size_t int8x_floats(int64_t t, int64_t k, int64_t groups);
+Int8X int8x_layout(int64_t t, int64_t k, int64_t groups, float* buf);
+// Quantises rows [t0, t1) of x [T, K]; false when a block holds NaN or infinity or only values
+// below 2^-100 (not all zero): the call must then take another path.
+bool int8x_quantize_rows(const float* x, const Int8X& q, int64_t t0, int64_t t1);
+// y[0:T, n0:n1] = (or += when accumulate) x . W[n0:n1]^T on the calling thread (x: all T rows
+// quantised, with w's grouping).
+void int8x_matmul_range(const Int8X& x, const WeightMatrix& w, int64_t n0, int64_t n1, float* y,
+                        bool accumulate);
+}  // namespace isa_avx512
 
 // The prefill path of the Bf16 activations mode (precision.h; matmul_avx512bf16.cpp): x rounded
 // to bf16 once per call, W's BF16 or I8 elements (exact in bf16) by AVX512-BF16 dot products.

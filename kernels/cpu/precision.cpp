@@ -69,7 +69,7 @@ bool int8_activations_effective() {
 
 std::string effective_activations_name() {
   if (int8_activations_effective())
-    return bf16_activations_effective() ? "int8" : "int8 (prefill f32)";
+    return bf16_activations_effective() ? "int8" : "int8 (bf16 weights f32)";
   return bf16_activations_effective() ? "bf16" : "f32";
 }
 

@@ -9,13 +9,15 @@
 //         of the tests (tests/common/tolerance.h), not the f32 one. Decode (memory-bound) and
 //         other weight dtypes keep f32, and so does everything on CPUs without AVX512-BF16, and
 //         the AMX path, which is exact and faster there.
-//   Int8  as Bf16, and decode matmuls (at most kDirectMaxT rows) of packed I8 weights quantise x
-//         to int8 per block of up to kInt8XBlock columns (inside the weights' scale groups;
-//         symmetric, scale max|x| / 127, round to nearest even) and multiply with AVX512-VNNI
-//         integer dot products, one per four weights, as ik_llama.cpp's q8_0 path does: 1.7x
-//         the exact path's decode where the weights sit in cache (tinyA). Each x then carries
-//         up to half a step of 1/127 of its block's largest magnitude: the int8 tolerance of the
-//         tests, not the bf16 one. Needs the avx512 level (which has VNNI).
+//   Int8  matmuls of I8 weights whose K and scale groups are multiples of 32 columns (packed,
+//         for decode) quantise x to int8 per block of up to kInt8XBlock columns inside the
+//         weights' scale groups (symmetric: step max|x| / 127, round to nearest even) and multiply
+//         with AVX512-VNNI integer dot products, one instruction per 64 products, as
+//         ik_llama.cpp's q8_0 path does: 1.7x the exact decode where the weights sit in cache
+//         (tinyA), 1.7x the Bf16 mode's prefill (tinyC). Each x then carries up to half a step,
+//         1/254 of its block's largest magnitude: the int8 tolerance of the tests, not the bf16
+//         one. Other prefill matmuls of BF16 and I8 weights are the Bf16 mode's. Needs the avx512
+//         level (which has VNNI).
 //
 // Chosen by MOESCOPE_ACTIVATIONS or the commands' --activations; process-wide, as the
 // instruction set is.
@@ -54,8 +56,8 @@ bool bf16_activations_effective();
 // Whether decode quantises x to int8 for I8 weights now: the mode is Int8 and the avx512 level
 // (with VNNI) is active.
 bool int8_activations_effective();
-// The mode in effect on this CPU: "f32", "bf16" or "int8"; "int8" without AVX512-BF16 keeps
-// prefill in f32 ("int8 (prefill f32)").
+// The mode in effect on this CPU: "f32", "bf16" or "int8"; "int8" without AVX512-BF16 keeps the
+// bf16 weights' prefill in f32 ("int8 (bf16 weights f32)").
 std::string effective_activations_name();
 
 // Sets the mode for a scope, restoring the previous one at its end (tests, benches).

@@ -19,6 +19,8 @@ enum class ScratchSlot {
   AmxC,        // matmul on AMX: the f32 sums between K panels
   Bf16X,       // matmul with bf16 activations: x rounded to bf16
   Bf16Panel,   // matmul with bf16 activations: a panel of W as bf16 pairs
+  Int8X,       // matmul with int8 activations (prefill): x quantised, in tile order
+  Int8Panel,   // matmul with int8 activations (prefill): a panel of W as unsigned quads
   AttnLogits,  // attention: a work item's query rows' logits over the keys
   AttnKeysT,   // attention: a block of keys transposed
   Count

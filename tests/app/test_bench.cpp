@@ -176,9 +176,9 @@ TEST(Bench, ActivationsOption) {
   EXPECT_EQ(nlohmann::json::parse(i8.out)["activations"], !vnni ? "f32"
                                                           : kernels::cpu_has_avx512_bf16()
                                                               ? "int8"
-                                                              : "int8 (prefill f32)");
+                                                              : "int8 (bf16 weights f32)");
   CliRun i8_text = quick_bench("int8", {"--activations", "int8", "--no-breakdown"});
-  EXPECT_NE(i8_text.out.find(vnni ? "activations: int8 (decode matmuls of int8 weights"
+  EXPECT_NE(i8_text.out.find(vnni ? "activations: int8 (matmuls of int8 weights quantise"
                                   : "activations: int8 asked, f32 used"),
             std::string::npos)
       << i8_text.out;

@@ -1,6 +1,7 @@
 // CPU kernel benchmarks (Google Benchmark): matmul at K = N = 1024 for F32, BF16 and I8 weights,
 // decode (T = 1) and prefill (T = 64, 128: an expert's share of a 512-token prompt), on 1 and 2
-// threads, on every instruction-set variant this CPU runs (isa.h); attention for one decode step
+// threads, on every instruction-set variant this CPU runs (isa.h), and with the avx512 kernels in
+// every activations mode (precision.h: act 0 f32, 1 bf16, 2 int8); attention for one decode step
 // over a long cache.
 //
 // Build and run: ninja -C build bench_kernels && ./build/tests/bench/bench_kernels
@@ -16,6 +17,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/precision.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cpu/weight_packing.h"
 
@@ -56,7 +58,8 @@ Weights make_weights(DType dtype, int64_t n = kN, int64_t k = kK, uint32_t seed 
   return o;
 }
 
-// state.range(0) = T, state.range(1) = threads, state.range(2) = the Isa.
+// state.range(0) = T, state.range(1) = threads, state.range(2) = the Isa, state.range(3) = the
+// Activations mode.
 template <DType kDtype>
 void BM_Matmul(benchmark::State& state) {
   const Isa isa = Isa(state.range(2));
@@ -65,6 +68,7 @@ void BM_Matmul(benchmark::State& state) {
     return;
   }
   ScopedIsa scoped(isa);
+  ScopedActivations activations(Activations(state.range(3)));
   const int64_t t = state.range(0);
   ThreadPool pool(int(state.range(1)));
   Weights weights = make_weights(kDtype);
@@ -85,18 +89,31 @@ void BM_Matmul(benchmark::State& state) {
                          benchmark::Counter::kIs1000);
 }
 
+// The modes that change the kernels of weights of dtype d on the avx512 level (precision.h).
+std::vector<Activations> modes_for(DType d) {
+  std::vector<Activations> modes{Activations::F32};
+  if (d != DType::F32 && cpu_has_avx512_bf16()) modes.push_back(Activations::Bf16);
+  if (d == DType::I8) modes.push_back(Activations::Int8);
+  return modes;
+}
+
+template <DType kDtype>
 void matmul_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"T", "threads", "isa"});
+  b->ArgNames({"T", "threads", "isa", "act"});
   for (int64_t t : {1, 64, 128})
     for (int64_t threads : {1, 2})
-      for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx})
-        if (isa <= detected_isa()) b->Args({t, threads, int64_t(isa)});
+      for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx}) {
+        if (isa > detected_isa()) continue;
+        for (Activations a : modes_for(kDtype))
+          if (a == Activations::F32 || isa == Isa::Avx512)
+            b->Args({t, threads, int64_t(isa), int64_t(a)});
+      }
   b->UseRealTime();  // several threads work; the caller's CPU time alone would mislead
 }
 
-BENCHMARK(BM_Matmul<DType::F32>)->Apply(matmul_args);
-BENCHMARK(BM_Matmul<DType::BF16>)->Apply(matmul_args);
-BENCHMARK(BM_Matmul<DType::I8>)->Apply(matmul_args);
+BENCHMARK(BM_Matmul<DType::F32>)->Apply(matmul_args<DType::F32>);
+BENCHMARK(BM_Matmul<DType::BF16>)->Apply(matmul_args<DType::BF16>);
+BENCHMARK(BM_Matmul<DType::I8>)->Apply(matmul_args<DType::I8>);
 
 // Decode through many matrices, as a token reads its experts, one x row each, one thread:
 // shape 0 = 64 matrices of 512 x 256 (tinyA's experts; 8-32 MB, past L2, in the last-level

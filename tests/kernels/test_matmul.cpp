@@ -302,22 +302,28 @@ TEST(Matmul, Bf16ActivationsChangeThePrefill) {
                         tolerance_for(DType::BF16, Level::Kernel), "bf16 against f32 x"));
 }
 
-// The Int8 activations mode (precision.h): decode products (T <= 16) of packed I8 weights are
-// exact products of x quantised to int8 blocks (int8_blocks), the row-major tail's rows too; the
-// prefill is the Bf16 mode's where the CPU has AVX512-BF16. Row-major I8 weights and other dtypes
-// keep f32 x in decode. Scale groups of 96 columns (K = 384, G = 4) end in a 32-column block.
+// The Int8 activations mode (precision.h): products of I8 weights whose K and scale groups are
+// multiples of 32 columns are exact products of x quantised to int8 blocks (int8_blocks), in
+// decode (packed weights, the row-major tail's rows too) and prefill (packed or row-major); other
+// prefills are the Bf16 mode's where the CPU has AVX512-BF16; row-major decode and other dtypes
+// keep f32 x. Scale groups of 96 columns (K = 384, G = 4) end in a 32-column block.
 TEST(Matmul, Int8ActivationsAreExactProductsOfQuantisedX) {
   if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   ScopedIsa scoped_isa(Isa::Avx512);
   ScopedActivations scoped(Activations::Int8);
-  const XAs prefill = cpu_has_avx512_bf16() ? XAs::Bf16 : XAs::F32;
   uint32_t seed = 1500;
   for (const WeightCase c : {WeightCase{DType::I8, 1}, WeightCase{DType::I8, 4}}) {
     for (const Shape& s : kPackedShapes)
-      for (int threads : {1, 3})
-        check(c, s, threads, threads == 3, seed++, true, s.t > kDirectMaxT ? prefill : XAs::Int8);
-    for (const Shape& s : kShapes)
-      if (shape_ok(s, c) && s.t <= kDirectMaxT) check(c, s, 3, false, seed++, false, XAs::F32);
+      for (int threads : {1, 3}) check(c, s, threads, threads == 3, seed++, true, XAs::Int8);
+    for (const Shape& s : {Shape{40, 256, 30}, Shape{33, 384, 70}, Shape{18, 1152, 33}})
+      for (int threads : {1, 3}) check(c, s, threads, false, seed++, false, XAs::Int8);
+    for (const Shape& s : kShapes) {
+      if (!shape_ok(s, c)) continue;
+      const bool int8 = s.t > kDirectMaxT && s.k % 32 == 0 && (s.k / c.groups) % 32 == 0;
+      const bool bf16 = s.t > kDirectMaxT && cpu_has_avx512_bf16() && s.k % 2 == 0 &&
+                        (c.groups <= 1 || (s.k / c.groups) % 16 == 0);
+      check(c, s, 3, false, seed++, false, int8 ? XAs::Int8 : bf16 ? XAs::Bf16 : XAs::F32);
+    }
   }
   for (const WeightCase c : {WeightCase{DType::BF16, 0}, WeightCase{DType::F8_E4M3, 1}})
     for (const Shape& s : kPackedShapes)

@@ -1,0 +1,395 @@
+// The Int8 activations mode's kernels (precision.h) for one instruction-set variant
+// (matmul_variants.h), included by matmul_kernels.h: int8 weights against x quantised to int8
+// blocks with AVX512-VNNI integer dot products, in decode (packed_tile_q8, over Packed4 weights
+// as matmul_kernels.h streams them) and prefill (a panel GEMM, int8x_matmul_range). Only the
+// avx512 variant has them; the others see QuantX alone (matmul_packed's signature).
+//
+// Shape legend: T tokens (rows of x and y), K input features, N output features (rows of W), G
+// scale groups per W row, B x blocks per row (kInt8XBlock columns from each group's start).
+#pragma once
+
+#include <algorithm>
+#include <cassert>
+#include <cstdint>
+#include <limits>
+
+#include "kernels/cpu/matmul_variants.h"
+#include "kernels/cpu/precision.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/cpu/weight_packing.h"
+
+#ifndef MOESCOPE_KERNELS_VARIANT
+#error "matmul_int8x.h is compiled by a variant source, which names its namespace"
+#endif
+
+namespace moescope::kernels::MOESCOPE_KERNELS_VARIANT {
+
+namespace {
+
+// x rows [t0, t1) quantised to int8 for the Int8 activations mode (packed_tile_q8), in a per-thread
+// scratch, at their rows' offsets. Declared for every variant, as DigitsX.
+struct QuantX {
+  const int8_t* q = nullptr;      // [T][K]: round(x / step) in [-127, 127]
+  const float* step = nullptr;    // [T][B]: each block's step, max|x| / 127 (0 when all zero)
+  const float* offset = nullptr;  // [T][G]: 128 * sum over the group's blocks of step * sum(q)
+  int64_t k = 0, groups = 1;
+  int64_t group_blocks = 0;  // blocks per scale group (B = G * group_blocks)
+};
+
+#if MOESCOPE_SIMD_AVX512
+// ---- int8 weights against int8 x on AVX512-VNNI (Int8 activations mode, decode, Packed4) -----
+//
+// x is quantised per block of up to kInt8XBlock columns inside each scale group: step =
+// max|x| / 127, q = round(x / step) (nearest even), as llama.cpp's q8_0 with longer blocks. The
+// weights are vpdpbusd's unsigned side, as w + 128 (w ^ 0x80), against q: one instruction per 64
+// weights where packed_tile_vnni spends three. A block's integer sums (exact) turn into f32 times
+// its step; the 128 * sum(q) that w + 128 adds does not depend on W and is taken off the group's
+// sum at the end (QuantX::offset).
+
+static_assert(kInt8XBlock % kPackBytes == 0, "an x block is whole chunks");
+
+// How far ahead packed_tile_q8 prefetches, into L2 (packed_tile512's distance).
+constexpr int64_t kQ8Prefetch = 32768;
+
+// Quantises x[k0, k1) (a multiple of 16 columns) as one block: step = max|x| / 127, q =
+// round(x / step), nearest even; emit(k, bytes) takes the 16 q of columns k..k+15 as bytes, sum
+// gets the sum of the q. False, with nothing emitted, when the block holds NaN or infinity, or
+// its largest magnitude is below 2^-100 but not 0 (127 / max would overflow).
+template <class Emit>
+inline bool quantize_block(const float* x, int64_t k0, int64_t k1, float& step, int32_t& sum,
+                           Emit&& emit) {
+  __m512 m = _mm512_setzero_ps();
+  __mmask16 unordered = 0;
+  for (int64_t k = k0; k < k1; k += 16) {
+    const __m512 v = _mm512_loadu_ps(x + k);
+    m = _mm512_max_ps(m, _mm512_abs_ps(v));
+    unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  }
+  const float largest = _mm512_reduce_max_ps(m);
+  if (unordered || !(largest <= std::numeric_limits<float>::max())) return false;
+  if (largest != 0.0f && largest < 0x1p-100f) return false;
+  step = largest / 127.0f;
+  const __m512 inv = _mm512_set1_ps(largest == 0.0f ? 0.0f : 127.0f / largest);
+  __m512i qsum = _mm512_setzero_si512();
+  for (int64_t k = k0; k < k1; k += 16) {
+    // |x| * 127 / max rounds to at most 127: in range, no clamp needed.
+    const __m512i v = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), inv),
+                                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    qsum = _mm512_add_epi32(qsum, v);
+    emit(k, _mm512_cvtepi32_epi8(v));
+  }
+  sum = _mm512_reduce_add_epi32(qsum);
+  return true;
+}
+
+// Fills d for rows [t0, t1) of x [T, K] with `groups` scale groups (K / groups a multiple of 32),
+// in a per-thread scratch. False when a block cannot be quantised (quantize_block): the caller
+// then takes the exact path.
+bool quantize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t groups, QuantX& d) {
+  const int64_t group_len = K / groups;
+  const int64_t group_blocks = (group_len + kInt8XBlock - 1) / kInt8XBlock;
+  const int64_t blocks = groups * group_blocks;
+  const size_t floats = size_t(t1) * size_t(blocks + groups) + size_t(t1) * size_t(K) / 4;
+  float* step = thread_scratch(ScratchSlot::DigitsX, floats);
+  float* offset = step + t1 * blocks;
+  auto* q = reinterpret_cast<int8_t*>(offset + t1 * groups);
+  d = QuantX{q, step, offset, K, groups, group_blocks};
+  for (int64_t t = t0; t < t1; ++t) {
+    int8_t* qr = q + t * K;
+    for (int64_t g = 0; g < groups; ++g) {
+      float sum = 0.0f;  // of step * sum(q) over the group's blocks
+      for (int64_t j = 0; j < group_blocks; ++j) {
+        const int64_t k0 = g * group_len + j * kInt8XBlock;
+        const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
+        float s = 0.0f;
+        int32_t qs = 0;
+        if (!quantize_block(x + t * K, k0, k1, s, qs, [&](int64_t k, __m128i bytes) {
+              _mm_storeu_si128(reinterpret_cast<__m128i*>(qr + k), bytes);
+            }))
+          return false;
+        step[t * blocks + g * group_blocks + j] = s;
+        sum += s * float(qs);
+      }
+      offset[t * groups + g] = 128.0f * sum;
+    }
+  }
+  return true;
+}
+
+// Rows [t0, t1) of the x that d stands for, q * step, into out [T, K] at their rows' offsets:
+// what the row-major tail of a packed matrix multiplies, so that every row sees the same x.
+void dequantize_x(const QuantX& d, int64_t t0, int64_t t1, float* out) {
+  const int64_t K = d.k, group_len = K / d.groups, blocks = d.groups * d.group_blocks;
+  for (int64_t t = t0; t < t1; ++t)
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t g = k / group_len, j = g * d.group_blocks + (k % group_len) / kInt8XBlock;
+      out[t * K + k] = float(d.q[t * K + k]) * d.step[t * blocks + j];
+    }
+}
+
+// out[r][c] = x row t + r . W block row c over scale group g's `chunks` chunks, which start at
+// chunk c0 of the row and at blk in the block, with x as d's int8 blocks.
+template <int R>
+inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
+                           int64_t chunks, bool prefetch, float (&out)[R][kPackRows]) {
+  constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
+  constexpr int64_t kBlockChunks = kInt8XBlock / E;
+  const int64_t K = d.k, blocks = d.groups * d.group_blocks;
+  __m512 sum[R][2];  // [x row][W rows 0-1 | 2-3], f32 over the blocks
+  for (int r = 0; r < R; ++r) sum[r][0] = sum[r][1] = _mm512_setzero_ps();
+  const __m512i flip = _mm512_set1_epi8(char(0x80));
+  __m512i acc[R][2];  // one block's integer sums
+  auto chunk = [&](int64_t c) {
+    const int8_t* b = blk + c * kPackRows * E;
+    if (prefetch) {
+      const char* ahead = reinterpret_cast<const char*>(b) + kQ8Prefetch;
+      __builtin_prefetch(ahead, 0, 2);
+      __builtin_prefetch(ahead + 64, 0, 2);
+    }
+    const __m512i wu0 = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
+    const __m512i wu1 = _mm512_xor_si512(_mm512_loadu_si512(b + 2 * E), flip);
+    for (int r = 0; r < R; ++r) {
+      const __m512i xq = _mm512_broadcast_i64x4(
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(d.q + (t + r) * K + (c0 + c) * E)));
+      acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], wu0, xq);
+      acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], wu1, xq);
+    }
+  };
+  auto block = [&](int64_t i, int64_t n, int64_t j) {
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    for (int64_t c = i; c < i + n; ++c) chunk(c);
+    for (int r = 0; r < R; ++r) {
+      const __m512 s = _mm512_set1_ps(d.step[(t + r) * blocks + j]);
+      sum[r][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][0]), s, sum[r][0]);
+      sum[r][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[r][1]), s, sum[r][1]);
+    }
+  };
+  int64_t i = 0, j = g * d.group_blocks;
+  for (; i + kBlockChunks <= chunks; i += kBlockChunks, ++j) block(i, kBlockChunks, j);
+  if (i < chunks) block(i, chunks - i, j);  // a group's last, shorter block
+  for (int r = 0; r < R; ++r) {
+    const __m256 rows[kPackRows] = {
+        _mm512_castps512_ps256(sum[r][0]), _mm512_extractf32x8_ps(sum[r][0], 1),
+        _mm512_castps512_ps256(sum[r][1]), _mm512_extractf32x8_ps(sum[r][1], 1)};
+    alignas(16) float sums[kPackRows];
+    _mm_store_ps(sums, _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
+                                  _mm_set1_ps(d.offset[(t + r) * d.groups + g])));
+    for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
+  }
+}
+
+// ---- int8 weights against int8 x on AVX512-VNNI (Int8 activations mode, prefill) ------------
+//
+// A quad is four consecutive columns: one int32 lane of vpdpbusd, which adds the four products
+// of an unsigned byte quad of one operand with the signed quad of the other. W is converted per
+// panel of kQ8Cols rows x kQ8Quads quads into panel[q][j] = W row j's quad q as unsigned bytes
+// (w + 128, w ^ 0x80); broadcasting x's quad against the panel's row q is an outer-product step
+// over 16 columns and four k: 64 products per instruction, four times an f32 FMA's. The tile is
+// kQ8Rows x rows by the panel's 32 columns: 12 integer accumulators for one x block, turned into
+// f32 times the block's step at its end into 12 f32 accumulators. w + 128 adds 128 * sum(q) to
+// every lane: the block's correction (Int8X::corr) is taken off at the panel's end, before the
+// weights' scales (one per column: panels end at every group's end).
+
+constexpr int64_t kQ8Cols = 32;    // W rows per panel: two vectors of 16 int32 lanes
+constexpr int64_t kQ8Quads = 128;  // quads per panel: 32 x 128 x 4 bytes = 16 KiB
+constexpr int64_t kBlockQuads = kInt8XBlock / 4;
+static_assert(kQ8Quads % kBlockQuads == 0, "a panel holds whole x blocks");
+
+// acc + the lane-wise sums of the four products of w's unsigned bytes with the signed quad at x
+// (broadcast to every lane from memory, in the instruction): the intrinsic on a broadcast value
+// costs a separate broadcast, and GCC 12 copies accumulators around it.
+inline __m512i dpbusd_quad(__m512i acc, __m512i w, const uint32_t* x) {
+  __asm__("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(w), "m"(*x));
+  return acc;
+}
+
+// dst[i * kQ8Cols + j] = rows[j][i] for an 8 x 8 block of 32-bit quads.
+inline void transpose_quads(const __m256i* rows, uint32_t* dst) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(rows[i]);
+  simd::transpose8x8(r);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * kQ8Cols), r[i]);
+}
+
+// panel[q][j] for W rows [n0, n0 + cols) (rows past cols zero) and quads [p0, p0 + quads), p0
+// and quads multiples of 8: every 32 columns from 4 * p0 on are one Packed4 chunk, or contiguous
+// row-major.
+void q8_panel(const WeightMatrix& w, int64_t n0, int64_t cols, int64_t p0, int64_t quads,
+              uint32_t* panel) {
+  const int64_t packed_rows = w.layout == WeightLayout::Packed4 ? w.n / kPackRows * kPackRows : 0;
+  const int8_t* base[kQ8Cols];  // each row's column 4 * p0
+  for (int64_t j = 0; j < cols; ++j)
+    base[j] = static_cast<const int8_t*>(w.data) + element_index(w, n0 + j, 4 * p0);
+  const __m256i flip = _mm256_set1_epi8(char(0x80));
+  __m256i stage[kQ8Cols];
+  for (int64_t d = 0; d < 4 * quads; d += kPackBytes) {
+    for (int64_t j = 0; j < kQ8Cols; ++j) {
+      if (j >= cols) {
+        stage[j] = _mm256_setzero_si256();
+        continue;
+      }
+      const int8_t* src = n0 + j < packed_rows ? base[j] + d * kPackRows : base[j] + d;
+      stage[j] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)), flip);
+    }
+    for (int64_t j = 0; j < kQ8Cols; j += 8)
+      transpose_quads(stage + j, panel + (d / 4) * kQ8Cols + j);
+  }
+}
+
+// y[r][j] += scale[j] * (sum over the blocks b of step[r][b] * (x[r] . panel[j] over b) -
+// corr[r][b]) for R rows of a block of x (tile order: x[q][r], from the panel's first quad),
+// their steps and corrections (row r's at r * ldb, from the panel's first block), and the first
+// cols of the panel's columns.
+template <int R>
+inline void q8_tile(const uint32_t* x, const float* step, const float* corr, int64_t ldb,
+                    const uint32_t* panel, int64_t quads, const float* scale, float* y, int64_t ldy,
+                    int64_t cols) {
+  __m512 lo[R], hi[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
+  const int64_t blocks = (quads + kBlockQuads - 1) / kBlockQuads;
+  for (int64_t q0 = 0, b = 0; q0 < quads; q0 += kBlockQuads, ++b) {
+    __m512i il[R], ih[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) il[r] = ih[r] = _mm512_setzero_si512();
+    const int64_t q1 = std::min(quads, q0 + kBlockQuads);
+    for (int64_t q = q0; q < q1; ++q) {
+      const __m512i w0 = _mm512_loadu_si512(panel + q * kQ8Cols);
+      const __m512i w1 = _mm512_loadu_si512(panel + q * kQ8Cols + 16);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        il[r] = dpbusd_quad(il[r], w0, x + q * kQ8Rows + r);
+        ih[r] = dpbusd_quad(ih[r], w1, x + q * kQ8Rows + r);
+      }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 s = _mm512_set1_ps(step[r * ldb + b]);
+      lo[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(il[r]), s, lo[r]);
+      hi[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(ih[r]), s, hi[r]);
+    }
+  }
+  // The corrections are summed here, not in the loop: 24 accumulators, two weight vectors and x
+  // leave no register for them.
+  float c[R];
+  for (int r = 0; r < R; ++r) {
+    c[r] = 0.0f;
+    for (int64_t b = 0; b < blocks; ++b) c[r] += corr[r * ldb + b];
+  }
+  const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
+  if (cols == kQ8Cols) {
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      float* yr = y + r * ldy;
+      const __m512 cr = _mm512_set1_ps(c[r]);
+      _mm512_storeu_ps(yr, _mm512_fmadd_ps(_mm512_sub_ps(lo[r], cr), s0, _mm512_loadu_ps(yr)));
+      _mm512_storeu_ps(yr + 16,
+                       _mm512_fmadd_ps(_mm512_sub_ps(hi[r], cr), s1, _mm512_loadu_ps(yr + 16)));
+    }
+    return;
+  }
+  alignas(64) float tmp[kQ8Cols];
+  for (int r = 0; r < R; ++r) {
+    const __m512 cr = _mm512_set1_ps(c[r]);
+    _mm512_store_ps(tmp, _mm512_mul_ps(_mm512_sub_ps(lo[r], cr), s0));
+    _mm512_store_ps(tmp + 16, _mm512_mul_ps(_mm512_sub_ps(hi[r], cr), s1));
+    for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += tmp[j];
+  }
+}
+
+// q8_tile<r> for runtime r in [R, kQ8Rows].
+template <int R = 1>
+inline void q8_tile_rows(int64_t r, const uint32_t* x, const float* step, const float* corr,
+                         int64_t ldb, const uint32_t* panel, int64_t quads, const float* scale,
+                         float* y, int64_t ldy, int64_t cols) {
+  if constexpr (R < kQ8Rows) {
+    if (r != R)
+      return q8_tile_rows<R + 1>(r, x, step, corr, ldb, panel, quads, scale, y, ldy, cols);
+  }
+  q8_tile<R>(x, step, corr, ldb, panel, quads, scale, y, ldy, cols);
+}
+#endif
+
+}  // namespace
+
+#if MOESCOPE_SIMD_AVX512
+bool int8x_supports(const WeightMatrix& w) {
+  const int64_t groups = w.scales ? w.groups : 1;
+  return w.dtype == DType::I8 && w.k > 0 && w.k % kPackBytes == 0 &&
+         (w.k / groups) % kPackBytes == 0;
+}
+
+size_t int8x_floats(int64_t t, int64_t k, int64_t groups) {
+  const int64_t tp = (t + kQ8Rows - 1) / kQ8Rows * kQ8Rows;
+  const int64_t blocks = groups * ((k / groups + kInt8XBlock - 1) / kInt8XBlock);
+  return size_t(tp * (k / 4) + 2 * t * blocks);
+}
+
+Int8X int8x_layout(int64_t t, int64_t k, int64_t groups, float* buf) {
+  const int64_t tp = (t + kQ8Rows - 1) / kQ8Rows * kQ8Rows;
+  const int64_t group_blocks = (k / groups + kInt8XBlock - 1) / kInt8XBlock;
+  Int8X d;
+  d.quads = reinterpret_cast<uint32_t*>(buf);
+  d.step = buf + tp * (k / 4);
+  d.corr = d.step + t * groups * group_blocks;
+  d.t = t;
+  d.k = k;
+  d.groups = groups;
+  d.group_blocks = group_blocks;
+  return d;
+}
+
+bool int8x_quantize_rows(const float* x, const Int8X& d, int64_t t0, int64_t t1) {
+  const int64_t K = d.k, Q = K / 4, group_len = K / d.groups, blocks = d.groups * d.group_blocks;
+  for (int64_t t = t0; t < t1; ++t) {
+    // Row t is row t % kQ8Rows of tile block t / kQ8Rows: its quad q at [block][q][t % kQ8Rows].
+    uint32_t* dst = d.quads + (t / kQ8Rows) * Q * kQ8Rows + t % kQ8Rows;
+    for (int64_t g = 0; g < d.groups; ++g)
+      for (int64_t j = 0; j < d.group_blocks; ++j) {
+        const int64_t k0 = g * group_len + j * kInt8XBlock;
+        const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
+        float s = 0.0f;
+        int32_t qs = 0;
+        if (!quantize_block(x + t * K, k0, k1, s, qs, [&](int64_t k, __m128i bytes) {
+              alignas(16) uint32_t quads[4];
+              _mm_store_si128(reinterpret_cast<__m128i*>(quads), bytes);
+              for (int64_t i = 0; i < 4; ++i) dst[(k / 4 + i) * kQ8Rows] = quads[i];
+            }))
+          return false;
+        d.step[t * blocks + g * d.group_blocks + j] = s;
+        d.corr[t * blocks + g * d.group_blocks + j] = 128.0f * s * float(qs);
+      }
+  }
+  return true;
+}
+
+void int8x_matmul_range(const Int8X& x, const WeightMatrix& w, int64_t n0, int64_t n1, float* y,
+                        bool accumulate) {
+  assert(x.groups == (w.scales ? w.groups : 1) && x.k == w.k);
+  const int64_t T = x.t, K = w.k, N = w.n, Q = K / 4, B = x.groups * x.group_blocks;
+  const int64_t group_quads = Q / x.groups;
+  auto* panel =
+      reinterpret_cast<uint32_t*>(thread_scratch(ScratchSlot::Int8Panel, kQ8Cols * kQ8Quads));
+  if (!accumulate)
+    for (int64_t r = 0; r < T; ++r) std::fill(y + r * N + n0, y + r * N + n1, 0.0f);
+  alignas(64) float scale[kQ8Cols];
+  for (int64_t nb = n0; nb < n1; nb += kQ8Cols) {
+    const int64_t cols = std::min(kQ8Cols, n1 - nb);
+    for (int64_t pb = 0; pb < Q;) {
+      const int64_t g = pb / group_quads;
+      const int64_t quads = std::min(kQ8Quads, (g + 1) * group_quads - pb);
+      const int64_t b0 = g * x.group_blocks + (pb - g * group_quads) / kBlockQuads;
+      for (int64_t j = 0; j < kQ8Cols; ++j)
+        scale[j] = w.scales && j < cols ? w.scales[(nb + j) * w.groups + g] : 1.0f;
+      q8_panel(w, nb, cols, pb, quads, panel);
+      for (int64_t r = 0; r < T; r += kQ8Rows)
+        q8_tile_rows(std::min<int64_t>(kQ8Rows, T - r), x.quads + (r * Q + pb * kQ8Rows),
+                     x.step + r * B + b0, x.corr + r * B + b0, B, panel, quads, scale,
+                     y + r * N + nb, N, cols);
+      pb += quads;
+    }
+  }
+}
+#endif
+
+}  // namespace moescope::kernels::MOESCOPE_KERNELS_VARIANT
