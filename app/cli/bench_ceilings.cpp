@@ -9,8 +9,10 @@
 //                     instruction set
 #include "app/cli/bench_ceilings.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -76,11 +78,23 @@ double gemm_gflops(int threads, int64_t T, int64_t K, int64_t N, kernels::DType 
     w16.resize(w.size());
     kernels::convert_from_f32(w.data(), dtype, w16.data(), w.size());
   }
+  // I8: the normal values at 32 steps per unit, one scale per row.
+  std::vector<int8_t> w8;
+  std::vector<float> scales;
+  if (dtype == kernels::DType::I8) {
+    w8.resize(w.size());
+    for (size_t i = 0; i < w.size(); ++i)
+      w8[i] = int8_t(std::clamp(std::lround(w[i] * 32.0f), -127L, 127L));
+    scales.assign(size_t(N), 1.0f / 32.0f);
+  }
   kernels::WeightMatrix wm;
   wm.dtype = dtype;
-  wm.data = w16.empty() ? static_cast<const void*>(w.data()) : w16.data();
+  wm.data = !w16.empty()  ? static_cast<const void*>(w16.data())
+            : !w8.empty() ? static_cast<const void*>(w8.data())
+                          : static_cast<const void*>(w.data());
   wm.n = N;
   wm.k = K;
+  if (!scales.empty()) wm.scales = scales.data();
   // Packed as the engine packs its weights at load (kernels/cpu/weight_packing.h).
   if (kernels::can_pack(wm)) wm = kernels::pack_weights(wm, const_cast<void*>(wm.data));
   kernels::ThreadPool pool(threads);
@@ -121,6 +135,12 @@ int bench_ceilings(Args& args) {
       c.gemm_bf16_dot_gflops =
           gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::BF16);
   }
+  {
+    const kernels::ScopedActivations int8(kernels::Activations::Int8);
+    if (kernels::int8_activations_effective())
+      c.gemm_int8_dot_gflops =
+          gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::I8);
+  }
   c.isa = kernels::isa_name(kernels::active_isa());
   const nlohmann::json machine = nlohmann::json::parse(machine_json(threads));
   c.cpu = machine.value("cpu", "");
@@ -143,6 +163,9 @@ int bench_ceilings(Args& args) {
     if (c.gemm_bf16_dot_gflops > 0)
       std::printf("  GEMM bf16 weights and x (--activations bf16): %8.1f GFLOP/s\n",
                   c.gemm_bf16_dot_gflops);
+    if (c.gemm_int8_dot_gflops > 0)
+      std::printf("  GEMM int8 weights and x (--activations int8): %8.1f GFLOP/s\n",
+                  c.gemm_int8_dot_gflops);
   }
   return 0;
 }

@@ -83,7 +83,8 @@ std::optional<inspectors::MachineCeilings> ceilings(const std::optional<std::str
 // The ceilings for this thread count: the read bandwidth measured with one thread or with the
 // ceilings' thread count, and the GEMM rate of the weights' kind (f32, or the bf16 rate for the
 // 16- and 8-bit weights, which take the same path where the CPU has AMX, or the bf16 dot-product
-// rate under --activations bf16) scaled linearly by threads (compute-bound).
+// rate under --activations bf16, or the int8 one for int8 weights under --activations int8)
+// scaled linearly by threads (compute-bound).
 struct Peaks {
   double read_gbps = 0, gemm_gflops = 0;
   const char* gemm_kind = "";
@@ -93,12 +94,16 @@ struct Peaks {
 Peaks peaks_for(const inspectors::MachineCeilings& c, int threads, const std::string& dtype) {
   Peaks p;
   p.read_gbps = threads == 1 ? c.read_gbps_one_thread : c.read_gbps;
-  const bool bf16 = dtype != "f32" && dtype != "F32" && c.gemm_bf16_gflops > 0;
+  const bool f32 = dtype == "f32" || dtype == "F32";
+  const bool int8 = dtype == "int8" || dtype == "I8";
+  const bool bf16 = !f32 && c.gemm_bf16_gflops > 0;
   const bool bf16_dot = bf16 && kernels::bf16_activations_effective() && c.gemm_bf16_dot_gflops > 0;
-  p.gemm_kind = bf16_dot ? "bf16-dot " : bf16 ? "bf16 " : "";
-  p.gemm_gflops = (bf16_dot ? c.gemm_bf16_dot_gflops
-                   : bf16   ? c.gemm_bf16_gflops
-                            : c.gemm_gflops) *
+  const bool int8_dot = int8 && kernels::int8_activations_effective() && c.gemm_int8_dot_gflops > 0;
+  p.gemm_kind = int8_dot ? "int8-dot " : bf16_dot ? "bf16-dot " : bf16 ? "bf16 " : "";
+  p.gemm_gflops = (int8_dot   ? c.gemm_int8_dot_gflops
+                   : bf16_dot ? c.gemm_bf16_dot_gflops
+                   : bf16     ? c.gemm_bf16_gflops
+                              : c.gemm_gflops) *
                   double(threads) / double(std::max(1, c.threads));
   if (threads != 1 && threads != c.threads)
     p.note = cat("ceilings measured with ", c.threads, " threads");

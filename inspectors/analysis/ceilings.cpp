@@ -47,6 +47,7 @@ nlohmann::json ceilings_to_json(const MachineCeilings& c) {
   // Written only when measured (read as optional).
   if (c.gemm_bf16_gflops > 0) j["gemm_bf16_gflops"] = c.gemm_bf16_gflops;
   if (c.gemm_bf16_dot_gflops > 0) j["gemm_bf16_dot_gflops"] = c.gemm_bf16_dot_gflops;
+  if (c.gemm_int8_dot_gflops > 0) j["gemm_int8_dot_gflops"] = c.gemm_int8_dot_gflops;
   if (!c.isa.empty()) j["isa"] = c.isa;
   return j;
 }
@@ -66,6 +67,8 @@ MachineCeilings ceilings_from_json(const nlohmann::json& j, const std::string& s
   if (j.contains("gemm_bf16_gflops")) c.gemm_bf16_gflops = positive(j, "gemm_bf16_gflops", source);
   if (j.contains("gemm_bf16_dot_gflops"))
     c.gemm_bf16_dot_gflops = positive(j, "gemm_bf16_dot_gflops", source);
+  if (j.contains("gemm_int8_dot_gflops"))
+    c.gemm_int8_dot_gflops = positive(j, "gemm_int8_dot_gflops", source);
   if (j.contains("isa")) c.isa = field<std::string>(j, "isa", source);
   c.gemm_t = field<int64_t>(j, "gemm_t", source);
   c.gemm_k = field<int64_t>(j, "gemm_k", source);

@@ -24,6 +24,9 @@ struct MachineCeilings {
   // The same with x rounded to bf16 (kernels/cpu/precision.h's Bf16 activations, AVX512-BF16 dot
   // products); 0 = not measured (a CPU without them, or an older file).
   double gemm_bf16_dot_gflops = 0;
+  // The same with I8 weights and x quantised to int8 blocks (the Int8 activations, AVX512-VNNI
+  // integer dot products); 0 = not measured.
+  double gemm_int8_dot_gflops = 0;
   std::string isa;  // the kernels' instruction set when measured (kernels/cpu/isa.h); may be ""
   int64_t gemm_t = 256;
   int64_t gemm_k = 1024;

@@ -45,17 +45,20 @@ TEST(Ceilings, SaveAndLoadRoundTrip) {
   EXPECT_EQ(c->host, "box");
   EXPECT_EQ(c->measured_unix_s, 1700000000);
   EXPECT_EQ(c->gemm_bf16_gflops, 0.0);  // not measured: left out of the file, read as 0
+  EXPECT_EQ(c->gemm_int8_dot_gflops, 0.0);
   EXPECT_EQ(c->isa, "");
   EXPECT_FALSE(test::file_exists(path + ".tmp"));
 
   // The bf16 rate and the kernels' instruction set when they were measured.
   MachineCeilings with = sample();
   with.gemm_bf16_gflops = 1024.5;
+  with.gemm_int8_dot_gflops = 2048.25;
   with.isa = "amx";
   save_ceilings(path, with);
   const auto d = load_ceilings(path);
   ASSERT_TRUE(d.has_value());
   EXPECT_EQ(d->gemm_bf16_gflops, 1024.5);
+  EXPECT_EQ(d->gemm_int8_dot_gflops, 2048.25);
   EXPECT_EQ(d->isa, "amx");
 }
 
