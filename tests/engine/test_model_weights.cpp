@@ -92,67 +92,60 @@ INSTANTIATE_TEST_SUITE_P(AllSchemesAndDtypes, LoaderRoundTrip,
                            return s;
                          });
 
+// The logits of case k's checkpoint run in activations mode `mode` over ids, against its f32
+// twin's: within the model bound of `bound`, and visibly not the f32 result.
+void expect_mode_within(kernels::Activations mode, const Case& k, const std::vector<int32_t>& ids,
+                        uint32_t seed, int64_t int8_groups, DType bound) {
+  const ModelConfig c = test::tiny_config(k.arch);
+  const test::TensorSet w = test::random_weights(c, k.scheme, seed);
+  const std::string dir = test::make_temp_dir("ckpt"), twin = test::make_temp_dir("twin");
+  test::WriteOptions opt;
+  opt.matrix_dtype = k.dtype;
+  opt.int8_groups = int8_groups;
+  test::write_checkpoint(twin, c, test::write_checkpoint(dir, c, w, opt));
+  const std::vector<float> want = all_logits(twin, c, ids);
+  std::vector<float> got;
+  {
+    kernels::ScopedActivations scoped(mode);
+    got = all_logits(dir, c, ids);
+  }
+  const std::string what = case_name(k) + " (" + kernels::activations_name(mode) + " x)";
+  EXPECT_TRUE(test::all_close(got.data(), want.data(), got.size(),
+                              test::tolerance_for(bound, test::Level::Model), what));
+  EXPECT_FALSE(test::all_close(got.data(), want.data(), got.size(),
+                               test::tolerance_for(DType::F32, test::Level::Model), what));
+}
+
+// Token ids of an n-token prompt.
+std::vector<int32_t> prompt_ids(int32_t n) {
+  std::vector<int32_t> ids;
+  for (int32_t i = 0; i < n; ++i) ids.push_back((i * 37 + 11) % 89);
+  return ids;
+}
+
 // The Bf16 activations mode (kernels/cpu/precision.h) on a 40-token prompt (past the decode
 // path's 16 rows): within the bf16 model bound of the f32 twin, and visibly not the f32 result.
 TEST(Bf16Activations, LogitsWithinTheBf16ModelBound) {
   if (!kernels::cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
   kernels::ScopedIsa isa(kernels::Isa::Avx512);  // AMX, where present, would stay exact
-  std::vector<int32_t> ids;
-  for (int32_t i = 0; i < 40; ++i) ids.push_back((i * 37 + 11) % 89);
   for (const Case k : {Case{Arch::Grok1, NamingScheme::HpcaiGrok1, DType::BF16},
                        Case{Arch::Grok1, NamingScheme::HpcaiGrok1, DType::I8},
                        Case{Arch::Grok2, NamingScheme::SglangGrok, DType::BF16},
-                       Case{Arch::Mixtral, NamingScheme::Mixtral, DType::I8}}) {
-    const ModelConfig c = test::tiny_config(k.arch);
-    const test::TensorSet w = test::random_weights(c, k.scheme, 7);
-    const std::string dir = test::make_temp_dir("ckpt"), twin = test::make_temp_dir("twin");
-    test::WriteOptions opt;
-    opt.matrix_dtype = k.dtype;
-    test::write_checkpoint(twin, c, test::write_checkpoint(dir, c, w, opt));
-    const std::vector<float> want = all_logits(twin, c, ids);
-    std::vector<float> got;
-    {
-      kernels::ScopedActivations bf16(kernels::Activations::Bf16);
-      got = all_logits(dir, c, ids);
-    }
-    EXPECT_TRUE(test::all_close(got.data(), want.data(), got.size(),
-                                test::tolerance_for(DType::BF16, test::Level::Model),
-                                case_name(k)));
-    EXPECT_FALSE(test::all_close(got.data(), want.data(), got.size(),
-                                 test::tolerance_for(DType::F32, test::Level::Model),
-                                 case_name(k) + " (bf16 x)"));
-  }
+                       Case{Arch::Mixtral, NamingScheme::Mixtral, DType::I8}})
+    expect_mode_within(kernels::Activations::Bf16, k, prompt_ids(40), 7, 2, DType::BF16);
 }
 
-// The Int8 activations mode on a 12-token prompt (the decode path's rows: x quantised to int8
-// blocks against int8 weights): within the int8 model bound of the f32 twin, and visibly not the
-// f32 result.
+// The Int8 activations mode on a 12-token prompt (the decode path: x quantised to int8 blocks
+// against packed int8 weights) and a 40-token one (the prefill path): within the int8 model bound
+// of the f32 twin, and visibly not the f32 result. One scale group: d_model 32 in one group lets
+// the K = 32 matrices pack (the decode path's layout) and meet the prefill path's 32 columns.
 TEST(Int8Activations, LogitsWithinTheInt8ModelBound) {
   if (kernels::detected_isa() < kernels::Isa::Avx512) GTEST_SKIP() << "no AVX512-VNNI here";
   kernels::ScopedIsa isa(kernels::Isa::Avx512);
-  std::vector<int32_t> ids;
-  for (int32_t i = 0; i < 12; ++i) ids.push_back((i * 37 + 11) % 89);
   for (const Case k : {Case{Arch::Grok1, NamingScheme::HpcaiGrok1, DType::I8},
-                       Case{Arch::Mixtral, NamingScheme::Mixtral, DType::I8}}) {
-    const ModelConfig c = test::tiny_config(k.arch);
-    const test::TensorSet w = test::random_weights(c, k.scheme, 8);
-    const std::string dir = test::make_temp_dir("ckpt"), twin = test::make_temp_dir("twin");
-    test::WriteOptions opt;
-    opt.matrix_dtype = k.dtype;
-    opt.int8_groups = 1;  // d_model 32 in one group: the K = 32 matrices pack (the mode's path)
-    test::write_checkpoint(twin, c, test::write_checkpoint(dir, c, w, opt));
-    const std::vector<float> want = all_logits(twin, c, ids);
-    std::vector<float> got;
-    {
-      kernels::ScopedActivations int8(kernels::Activations::Int8);
-      got = all_logits(dir, c, ids);
-    }
-    EXPECT_TRUE(test::all_close(got.data(), want.data(), got.size(),
-                                test::tolerance_for(DType::I8, test::Level::Model), case_name(k)));
-    EXPECT_FALSE(test::all_close(got.data(), want.data(), got.size(),
-                                 test::tolerance_for(DType::F32, test::Level::Model),
-                                 case_name(k) + " (int8 x)"));
-  }
+                       Case{Arch::Mixtral, NamingScheme::Mixtral, DType::I8}})
+    for (int32_t n : {12, 40})
+      expect_mode_within(kernels::Activations::Int8, k, prompt_ids(n), 8, 1, DType::I8);
 }
 
 // A checkpoint with one defect must fail to load with a message containing every fragment.
