@@ -368,6 +368,42 @@ TEST(Matmul, Int8ActivationsChangeTheDecode) {
   }
 }
 
+// A prefill whose x has a block the Int8 mode cannot quantise (NaN, or every value below 2^-100)
+// goes whole to the path the Bf16 mode takes (the same bits): NaN reaches its row of y, tiny
+// values keep their products.
+TEST(Matmul, Int8PrefillLeavesWhatItCannotQuantiseToTheBf16Path) {
+  if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
+  ScopedIsa scoped_isa(Isa::Avx512);
+  const int64_t t = 24, k = 256, n = 64;
+  test::OwnedWeights o = test::random_weights(DType::I8, n, k, 1, 43);
+  const WeightMatrix w = pack_weights(o.w, o.bytes.data());
+  for (const bool nan : {true, false}) {
+    SCOPED_TRACE(nan ? "NaN" : "tiny");
+    std::vector<float> x = test::random_floats(size_t(t * k), 44);
+    if (nan) {
+      x[size_t(3 * k + 100)] = std::numeric_limits<float>::quiet_NaN();
+    } else {
+      for (int64_t i = 5 * k; i < 5 * k + kInt8XBlock; ++i) x[size_t(i)] *= 0x1p-110f;
+    }
+    std::vector<float> int8(size_t(t * n)), other(int8.size());
+    {
+      ScopedActivations scoped(Activations::Int8);
+      matmul(x.data(), t, w, int8.data(), nullptr);
+    }
+    {
+      ScopedActivations scoped(cpu_has_avx512_bf16() ? Activations::Bf16 : Activations::F32);
+      matmul(x.data(), t, w, other.data(), nullptr);
+    }
+    for (size_t i = 0; i < int8.size(); ++i) {
+      if (nan && i / size_t(n) == 3) {
+        EXPECT_TRUE(std::isnan(int8[i])) << i;
+        continue;
+      }
+      EXPECT_EQ(int8[i], other[i]) << i;
+    }
+  }
+}
+
 // The AVX-512 int8 decode path multiplies x as 24-bit fixed point against its row's largest
 // magnitude (isa.h): each output within a few units of 2^-24 * max|x| * |w row| (2-norm) of
 // the exact sum, a bound that losing any of x's three digits, or the w + 128 correction, breaks
