@@ -5,6 +5,8 @@
 
 #include "engine/config/model_stats.h"
 #include "inspectors/widgets/plot_frame.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 
 namespace moescope::gui {
 
@@ -84,7 +86,10 @@ panels::ModelFacts describe_model(const ModelConfig& c, const std::string& dir, 
       {"KV cache per token (f32)", widgets::format_bytes(double(kv))},
       {"KV cache at full context", widgets::format_bytes(double(kv) * double(c.max_seq_len))},
       {"matmul FLOPs per token", count(matmul_flops_per_token(c))}};
-  f.devices = {"cpu (" + std::to_string(threads) + " threads)"};
+  // The kernels' instruction set and numerics mode: what --isa and --activations chose.
+  f.devices = {"cpu (" + std::to_string(threads) + " threads, " +
+               kernels::isa_name(kernels::active_isa()) + " kernels, " +
+               kernels::effective_activations_name() + " activations)"};
   f.layout = "single device: no tensor or expert parallelism";
   return f;
 }
