@@ -236,14 +236,14 @@ void q8_panel(const WeightMatrix& w, int64_t n0, int64_t cols, int64_t p0, int64
   }
 }
 
-// y[r][j] += scale[j] * (sum over the blocks b of step[r][b] * (x[r] . panel[j] over b) -
-// corr[r][b]) for R rows of a block of x (tile order: x[q][r], from the panel's first quad),
-// their steps and corrections (row r's at r * ldb, from the panel's first block), and the first
-// cols of the panel's columns.
+// y[r][j] (= when first, else +=) scale[j] * (sum over the blocks b of step[r][b] * (x[r] .
+// panel[j] over b) - corr[r][b]) for R rows of a block of x (tile order: x[q][r], from the
+// panel's first quad), their steps and corrections (row r's at r * ldb, from the panel's first
+// block), and the first cols of the panel's columns.
 template <int R>
 inline void q8_tile(const uint32_t* x, const float* step, const float* corr, int64_t ldb,
                     const uint32_t* panel, int64_t quads, const float* scale, float* y, int64_t ldy,
-                    int64_t cols) {
+                    int64_t cols, bool first) {
   __m512 lo[R], hi[R];
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) lo[r] = hi[r] = _mm512_setzero_ps();
@@ -282,9 +282,10 @@ inline void q8_tile(const uint32_t* x, const float* step, const float* corr, int
     for (int r = 0; r < R; ++r) {
       float* yr = y + r * ldy;
       const __m512 cr = _mm512_set1_ps(c[r]);
-      _mm512_storeu_ps(yr, _mm512_fmadd_ps(_mm512_sub_ps(lo[r], cr), s0, _mm512_loadu_ps(yr)));
-      _mm512_storeu_ps(yr + 16,
-                       _mm512_fmadd_ps(_mm512_sub_ps(hi[r], cr), s1, _mm512_loadu_ps(yr + 16)));
+      const __m512 y0 = first ? _mm512_setzero_ps() : _mm512_loadu_ps(yr);
+      const __m512 y1 = first ? _mm512_setzero_ps() : _mm512_loadu_ps(yr + 16);
+      _mm512_storeu_ps(yr, _mm512_fmadd_ps(_mm512_sub_ps(lo[r], cr), s0, y0));
+      _mm512_storeu_ps(yr + 16, _mm512_fmadd_ps(_mm512_sub_ps(hi[r], cr), s1, y1));
     }
     return;
   }
@@ -293,7 +294,7 @@ inline void q8_tile(const uint32_t* x, const float* step, const float* corr, int
     const __m512 cr = _mm512_set1_ps(c[r]);
     _mm512_store_ps(tmp, _mm512_mul_ps(_mm512_sub_ps(lo[r], cr), s0));
     _mm512_store_ps(tmp + 16, _mm512_mul_ps(_mm512_sub_ps(hi[r], cr), s1));
-    for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += tmp[j];
+    for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] = first ? tmp[j] : y[r * ldy + j] + tmp[j];
   }
 }
 
@@ -301,12 +302,12 @@ inline void q8_tile(const uint32_t* x, const float* step, const float* corr, int
 template <int R = 1>
 inline void q8_tile_rows(int64_t r, const uint32_t* x, const float* step, const float* corr,
                          int64_t ldb, const uint32_t* panel, int64_t quads, const float* scale,
-                         float* y, int64_t ldy, int64_t cols) {
+                         float* y, int64_t ldy, int64_t cols, bool first) {
   if constexpr (R < kQ8Rows) {
     if (r != R)
-      return q8_tile_rows<R + 1>(r, x, step, corr, ldb, panel, quads, scale, y, ldy, cols);
+      return q8_tile_rows<R + 1>(r, x, step, corr, ldb, panel, quads, scale, y, ldy, cols, first);
   }
-  q8_tile<R>(x, step, corr, ldb, panel, quads, scale, y, ldy, cols);
+  q8_tile<R>(x, step, corr, ldb, panel, quads, scale, y, ldy, cols, first);
 }
 #endif
 
@@ -370,8 +371,7 @@ void int8x_matmul_range(const Int8X& x, const WeightMatrix& w, int64_t n0, int64
   const int64_t group_quads = Q / x.groups;
   auto* panel =
       reinterpret_cast<uint32_t*>(thread_scratch(ScratchSlot::Int8Panel, kQ8Cols * kQ8Quads));
-  if (!accumulate)
-    for (int64_t r = 0; r < T; ++r) std::fill(y + r * N + n0, y + r * N + n1, 0.0f);
+  // Without accumulate, each panel's first K block stores into y instead of adding.
   alignas(64) float scale[kQ8Cols];
   for (int64_t nb = n0; nb < n1; nb += kQ8Cols) {
     const int64_t cols = std::min(kQ8Cols, n1 - nb);
@@ -385,7 +385,7 @@ void int8x_matmul_range(const Int8X& x, const WeightMatrix& w, int64_t n0, int64
       for (int64_t r = 0; r < T; r += kQ8Rows)
         q8_tile_rows(std::min<int64_t>(kQ8Rows, T - r), x.quads + (r * Q + pb * kQ8Rows),
                      x.step + r * B + b0, x.corr + r * B + b0, B, panel, quads, scale,
-                     y + r * N + nb, N, cols);
+                     y + r * N + nb, N, cols, !accumulate && pb == 0);
       pb += quads;
     }
   }
