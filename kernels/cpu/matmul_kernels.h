@@ -805,6 +805,23 @@ template <class P>
 void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w, int64_t n0,
                           int64_t n1, float* y, bool accumulate) {
   const int64_t full = w.n / kPackRows * kPackRows;
+  // How int8 weights see x, decided before the split between packed blocks and the row-major
+  // tail: in the Int8 mode both multiply the same quantised x, whichever rows this share holds.
+  const DigitsX* digits = nullptr;
+  const QuantX* quant = nullptr;
+#if MOESCOPE_SIMD_AVX512
+  DigitsX d;
+  QuantX qx;
+  if constexpr (std::is_same_v<P, ChunkI8>) {
+    const int64_t groups = w.scales ? w.groups : 1;
+    if (active_activations() == Activations::Int8 && quantize_x(x, t0, t1, w.k, groups, qx)) {
+      quant = &qx;
+    } else if (n0 < full && w.k / groups <= kVnniMaxGroup &&
+               digitize_x(x, t0, t1, w.k, groups, d)) {
+      digits = &d;
+    }
+  }
+#endif
   if (n0 < full) {
     const float* xp = x;
     if constexpr (P::kPermuted) {
@@ -815,31 +832,18 @@ void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMa
       permute_x_bf16(x + t0 * K, t1 - t0, K, permuted + t0 * K);
       xp = permuted;
     }
-    const DigitsX* digits = nullptr;
-    const QuantX* quant = nullptr;
-#if MOESCOPE_SIMD_AVX512
-    DigitsX d;
-    QuantX qx;
-    if constexpr (std::is_same_v<P, ChunkI8>) {
-      const int64_t groups = w.scales ? w.groups : 1;
-      if (active_activations() == Activations::Int8 && quantize_x(x, t0, t1, w.k, groups, qx)) {
-        quant = &qx;
-      } else if (w.k / groups <= kVnniMaxGroup && digitize_x(x, t0, t1, w.k, groups, d)) {
-        digits = &d;
-      }
-    }
-#endif
     matmul_packed<P>(xp, t0, t1, w, n0, std::min(n1, full), y, accumulate, digits, quant);
-#if MOESCOPE_SIMD_AVX512
-    if (quant && n1 > full) {
-      float* xq = thread_scratch(ScratchSlot::PermutedX, size_t(t1 * w.k));
-      dequantize_x(*quant, t0, t1, xq);
-      matmul_direct<typename P::L>(xq, t0, t1, w, full, n1, y, accumulate);
-      return;
-    }
-#endif
   }
-  if (n1 > full) matmul_direct<typename P::L>(x, t0, t1, w, std::max(n0, full), n1, y, accumulate);
+  if (n1 <= full) return;
+  const float* xt = x;  // what the tail multiplies
+#if MOESCOPE_SIMD_AVX512
+  if (quant) {
+    float* xq = thread_scratch(ScratchSlot::PermutedX, size_t(t1 * w.k));
+    dequantize_x(*quant, t0, t1, xq);
+    xt = xq;
+  }
+#endif
+  matmul_direct<typename P::L>(xt, t0, t1, w, std::max(n0, full), n1, y, accumulate);
 }
 
 }  // namespace

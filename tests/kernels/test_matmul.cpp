@@ -306,7 +306,8 @@ TEST(Matmul, Bf16ActivationsChangeThePrefill) {
 // multiples of 32 columns are exact products of x quantised to int8 blocks (int8_blocks), in
 // decode (packed weights, the row-major tail's rows too) and prefill (packed or row-major); other
 // prefills are the Bf16 mode's where the CPU has AVX512-BF16; row-major decode and other dtypes
-// keep f32 x. Scale groups of 96 columns (K = 384, G = 4) end in a 32-column block.
+// keep f32 x. Scale groups of 96 columns (K = 384, G = 4) end in a 32-column block. {1, 4096,
+// 18} on 3 threads gives one thread the row-major tail alone (rows 16-17).
 TEST(Matmul, Int8ActivationsAreExactProductsOfQuantisedX) {
   if (detected_isa() < Isa::Avx512) GTEST_SKIP() << "no AVX-512 VNNI on this CPU";
   ScopedIsa scoped_isa(Isa::Avx512);
@@ -315,6 +316,7 @@ TEST(Matmul, Int8ActivationsAreExactProductsOfQuantisedX) {
   for (const WeightCase c : {WeightCase{DType::I8, 1}, WeightCase{DType::I8, 4}}) {
     for (const Shape& s : kPackedShapes)
       for (int threads : {1, 3}) check(c, s, threads, threads == 3, seed++, true, XAs::Int8);
+    check(c, {1, 4096, 18}, 3, false, seed++, true, XAs::Int8);
     for (const Shape& s : {Shape{40, 256, 30}, Shape{33, 384, 70}, Shape{18, 1152, 33}})
       for (int threads : {1, 3}) check(c, s, threads, false, seed++, false, XAs::Int8);
     for (const Shape& s : kShapes) {
