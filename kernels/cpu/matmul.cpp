@@ -167,6 +167,23 @@ void matmul_bf16(const float* x, int64_t t, std::span<const MatmulOutput> outs, 
         isa_avx512bf16::matmul_range(xb, t, *o.w, n0, n1, o.y, accumulate);
       });
 }
+
+// y_i = (or += when accumulate) x . W_i^T on the first path that prepares x once per call and
+// takes every output: AMX (exact), then the Int8 and the Bf16 activations paths (precision.h).
+// False when none does (or the Int8 path could not quantise x): the caller's kernels run.
+bool matmul_prepared_x(Isa isa, const float* x, int64_t t, std::span<const MatmulOutput> outs,
+                       ThreadPool* pool, bool accumulate) {
+  if (amx_takes(isa, t, outs)) {
+    matmul_amx(x, t, outs, pool, accumulate);
+    return true;
+  }
+  if (int8_takes(t, outs) && matmul_int8(x, t, outs, pool, accumulate)) return true;
+  if (bf16_takes(t, outs)) {
+    matmul_bf16(x, t, outs, pool, accumulate);
+    return true;
+  }
+  return false;
+}
 #endif
 
 }  // namespace
@@ -183,17 +200,8 @@ void matmul(const float* x, int64_t t, const WeightMatrix& w, float* y, ThreadPo
   }
   const Isa isa = active_isa();
 #if defined(__x86_64__)
-  if (const MatmulOutput out{&w, y}; amx_takes(isa, t, {&out, 1})) {
-    matmul_amx(x, t, {&out, 1}, pool, accumulate);
+  if (const MatmulOutput out{&w, y}; matmul_prepared_x(isa, x, t, {&out, 1}, pool, accumulate))
     return;
-  }
-  if (const MatmulOutput out{&w, y};
-      int8_takes(t, {&out, 1}) && matmul_int8(x, t, {&out, 1}, pool, accumulate))
-    return;
-  if (const MatmulOutput out{&w, y}; bf16_takes(t, {&out, 1})) {
-    matmul_bf16(x, t, {&out, 1}, pool, accumulate);
-    return;
-  }
 #endif
   const MatmulRangeFn matmul_range = range_for(isa);
   const int threads = pool ? pool->size() : 1;
@@ -218,17 +226,7 @@ void matmul_shared_x(const float* x, int64_t t, std::span<const MatmulOutput> ou
                      ThreadPool* pool) {
   const Isa isa = active_isa();
 #if defined(__x86_64__)
-  if (!outs.empty() && outs[0].w->k > 0 && amx_takes(isa, t, outs)) {
-    matmul_amx(x, t, outs, pool, false);
-    return;
-  }
-  if (!outs.empty() && outs[0].w->k > 0 && int8_takes(t, outs) &&
-      matmul_int8(x, t, outs, pool, false))
-    return;
-  if (!outs.empty() && outs[0].w->k > 0 && bf16_takes(t, outs)) {
-    matmul_bf16(x, t, outs, pool, false);
-    return;
-  }
+  if (!outs.empty() && outs[0].w->k > 0 && matmul_prepared_x(isa, x, t, outs, pool, false)) return;
 #endif
   const MatmulRangeFn matmul_range = range_for(isa);
   const int threads = pool ? pool->size() : 1;
