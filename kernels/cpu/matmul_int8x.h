@@ -29,12 +29,18 @@ namespace {
 // x rows [t0, t1) quantised to int8 for the Int8 activations mode (packed_tile_q8), in a per-thread
 // scratch, at their rows' offsets. Declared for every variant, as DigitsX.
 struct QuantX {
-  const int8_t* q = nullptr;      // [T][K]: round(x / step) in [-127, 127]
-  const float* step = nullptr;    // [T][B]: each block's step, max|x| / 127 (0 when all zero)
-  const float* offset = nullptr;  // [T][G]: 128 * sum over the group's blocks of step * sum(q)
+  const int8_t* q = nullptr;    // [T][K]: round(x / step) in [-127, 127]
+  const float* step = nullptr;  // [T][B]: each block's step, max|x| / 127 (0 when all zero)
+  const float* corr = nullptr;  // [T][B]: 128 * step * sum(q), what w + 128 adds to the block
   int64_t k = 0, groups = 1;
   int64_t group_blocks = 0;  // blocks per scale group (B = G * group_blocks)
 };
+
+// Blocks of x per scale group of a K-column row with `groups` groups: kInt8XBlock columns from
+// each group's start, the last one shorter.
+inline int64_t x_group_blocks(int64_t k, int64_t groups) {
+  return (k / groups + kInt8XBlock - 1) / kInt8XBlock;
+}
 
 #if MOESCOPE_SIMD_AVX512
 // ---- int8 weights against int8 x on AVX512-VNNI (Int8 activations mode, decode, Packed4) -----
@@ -44,7 +50,7 @@ struct QuantX {
 // weights are vpdpbusd's unsigned side, as w + 128 (w ^ 0x80), against q: one instruction per 64
 // weights where packed_tile_vnni spends three. A block's integer sums (exact) turn into f32 times
 // its step; the 128 * sum(q) that w + 128 adds does not depend on W and is taken off the group's
-// sum at the end (QuantX::offset).
+// sum at the end (QuantX::corr).
 
 static_assert(kInt8XBlock % kPackBytes == 0, "an x block is whole chunks");
 
@@ -82,36 +88,43 @@ inline bool quantize_block(const float* x, int64_t k0, int64_t k1, float& step, 
   return true;
 }
 
+// Quantises row x [K] with `groups` scale groups block by block (quantize_block): step[b] and
+// corr[b] = 128 * step * sum(q) for every block b of the row, its q through emit. False as
+// quantize_block. The decode and prefill paths' quantisers, which differ in where q goes.
+template <class Emit>
+bool quantize_row(const float* x, int64_t K, int64_t groups, float* step, float* corr,
+                  Emit&& emit) {
+  const int64_t group_len = K / groups, group_blocks = x_group_blocks(K, groups);
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t j = 0; j < group_blocks; ++j) {
+      const int64_t k0 = g * group_len + j * kInt8XBlock;
+      const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
+      float s = 0.0f;
+      int32_t qs = 0;
+      if (!quantize_block(x, k0, k1, s, qs, emit)) return false;
+      step[g * group_blocks + j] = s;
+      corr[g * group_blocks + j] = 128.0f * s * float(qs);
+    }
+  return true;
+}
+
 // Fills d for rows [t0, t1) of x [T, K] with `groups` scale groups (K / groups a multiple of 32),
 // in a per-thread scratch. False when a block cannot be quantised (quantize_block): the caller
 // then takes the exact path.
 bool quantize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t groups, QuantX& d) {
-  const int64_t group_len = K / groups;
-  const int64_t group_blocks = (group_len + kInt8XBlock - 1) / kInt8XBlock;
-  const int64_t blocks = groups * group_blocks;
-  const size_t floats = size_t(t1) * size_t(blocks + groups) + size_t(t1) * size_t(K) / 4;
+  const int64_t blocks = groups * x_group_blocks(K, groups);
+  const size_t floats = size_t(t1) * size_t(2 * blocks) + size_t(t1) * size_t(K) / 4;
   float* step = thread_scratch(ScratchSlot::DigitsX, floats);
-  float* offset = step + t1 * blocks;
-  auto* q = reinterpret_cast<int8_t*>(offset + t1 * groups);
-  d = QuantX{q, step, offset, K, groups, group_blocks};
+  float* corr = step + t1 * blocks;
+  auto* q = reinterpret_cast<int8_t*>(corr + t1 * blocks);
+  d = QuantX{q, step, corr, K, groups, blocks / groups};
   for (int64_t t = t0; t < t1; ++t) {
     int8_t* qr = q + t * K;
-    for (int64_t g = 0; g < groups; ++g) {
-      float sum = 0.0f;  // of step * sum(q) over the group's blocks
-      for (int64_t j = 0; j < group_blocks; ++j) {
-        const int64_t k0 = g * group_len + j * kInt8XBlock;
-        const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
-        float s = 0.0f;
-        int32_t qs = 0;
-        if (!quantize_block(x + t * K, k0, k1, s, qs, [&](int64_t k, __m128i bytes) {
-              _mm_storeu_si128(reinterpret_cast<__m128i*>(qr + k), bytes);
-            }))
-          return false;
-        step[t * blocks + g * group_blocks + j] = s;
-        sum += s * float(qs);
-      }
-      offset[t * groups + g] = 128.0f * sum;
-    }
+    if (!quantize_row(x + t * K, K, groups, step + t * blocks, corr + t * blocks,
+                      [&](int64_t k, __m128i bytes) {
+                        _mm_storeu_si128(reinterpret_cast<__m128i*>(qr + k), bytes);
+                      }))
+      return false;
   }
   return true;
 }
@@ -171,9 +184,12 @@ inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, co
     const __m256 rows[kPackRows] = {
         _mm512_castps512_ps256(sum[r][0]), _mm512_extractf32x8_ps(sum[r][0], 1),
         _mm512_castps512_ps256(sum[r][1]), _mm512_extractf32x8_ps(sum[r][1], 1)};
+    const float* corr = d.corr + (t + r) * blocks + g * d.group_blocks;
+    float offset = 0.0f;  // what w + 128 added over the group's blocks
+    for (int64_t b = 0; b < d.group_blocks; ++b) offset += corr[b];
     alignas(16) float sums[kPackRows];
-    _mm_store_ps(sums, _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
-                                  _mm_set1_ps(d.offset[(t + r) * d.groups + g])));
+    _mm_store_ps(sums,
+                 _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]), _mm_set1_ps(offset)));
     for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
   }
 }
@@ -322,13 +338,13 @@ bool int8x_supports(const WeightMatrix& w) {
 
 size_t int8x_floats(int64_t t, int64_t k, int64_t groups) {
   const int64_t tp = (t + kQ8Rows - 1) / kQ8Rows * kQ8Rows;
-  const int64_t blocks = groups * ((k / groups + kInt8XBlock - 1) / kInt8XBlock);
+  const int64_t blocks = groups * x_group_blocks(k, groups);
   return size_t(tp * (k / 4) + 2 * t * blocks);
 }
 
 Int8X int8x_layout(int64_t t, int64_t k, int64_t groups, float* buf) {
   const int64_t tp = (t + kQ8Rows - 1) / kQ8Rows * kQ8Rows;
-  const int64_t group_blocks = (k / groups + kInt8XBlock - 1) / kInt8XBlock;
+  const int64_t group_blocks = x_group_blocks(k, groups);
   Int8X d;
   d.quads = reinterpret_cast<uint32_t*>(buf);
   d.step = buf + tp * (k / 4);
@@ -341,25 +357,17 @@ Int8X int8x_layout(int64_t t, int64_t k, int64_t groups, float* buf) {
 }
 
 bool int8x_quantize_rows(const float* x, const Int8X& d, int64_t t0, int64_t t1) {
-  const int64_t K = d.k, Q = K / 4, group_len = K / d.groups, blocks = d.groups * d.group_blocks;
+  const int64_t K = d.k, Q = K / 4, blocks = d.groups * d.group_blocks;
   for (int64_t t = t0; t < t1; ++t) {
     // Row t is row t % kQ8Rows of tile block t / kQ8Rows: its quad q at [block][q][t % kQ8Rows].
     uint32_t* dst = d.quads + (t / kQ8Rows) * Q * kQ8Rows + t % kQ8Rows;
-    for (int64_t g = 0; g < d.groups; ++g)
-      for (int64_t j = 0; j < d.group_blocks; ++j) {
-        const int64_t k0 = g * group_len + j * kInt8XBlock;
-        const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
-        float s = 0.0f;
-        int32_t qs = 0;
-        if (!quantize_block(x + t * K, k0, k1, s, qs, [&](int64_t k, __m128i bytes) {
-              alignas(16) uint32_t quads[4];
-              _mm_store_si128(reinterpret_cast<__m128i*>(quads), bytes);
-              for (int64_t i = 0; i < 4; ++i) dst[(k / 4 + i) * kQ8Rows] = quads[i];
-            }))
-          return false;
-        d.step[t * blocks + g * d.group_blocks + j] = s;
-        d.corr[t * blocks + g * d.group_blocks + j] = 128.0f * s * float(qs);
-      }
+    if (!quantize_row(x + t * K, K, d.groups, d.step + t * blocks, d.corr + t * blocks,
+                      [&](int64_t k, __m128i bytes) {
+                        alignas(16) uint32_t quads[4];
+                        _mm_store_si128(reinterpret_cast<__m128i*>(quads), bytes);
+                        for (int64_t i = 0; i < 4; ++i) dst[(k / 4 + i) * kQ8Rows] = quads[i];
+                      }))
+      return false;
   }
   return true;
 }
