@@ -46,14 +46,6 @@ inline __m256i pairs8(const void* p) {
   return (__m256i)_mm512_cvtneps_pbh(simd::LoadI8::load16(static_cast<const int8_t*>(p)));
 }
 
-// dst[i * kCols + j] = rows[j][i] for an 8 x 8 block of 32-bit pairs.
-inline void transpose8x8(const __m256i* rows, uint32_t* dst) {
-  __m256 r[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(rows[i]);
-  simd::transpose8x8(r);
-  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * kCols), r[i]);
-}
-
 // panel[p][j] for W rows [n0, n0 + cols) (rows past cols zero) and k pairs [p0, p0 + pairs),
 // W's dtype D: 16 columns at a time, each row's 8 pairs loaded as one vector and the 32 x 8 block
 // transposed; pair by pair at a ragged end of K. p0 is a multiple of 8, so every 16 columns from
@@ -78,7 +70,7 @@ void convert_panel(const WeightMatrix& w, int64_t n0, int64_t cols, int64_t p0, 
     if (c + 16 <= c1) {
       for (int64_t j = 0; j < kCols; ++j)
         stage[j] = j < cols ? pairs8<D>(at(j, c - c0)) : _mm256_setzero_si256();
-      for (int64_t j = 0; j < kCols; j += 8) transpose8x8(stage + j, dst + j);
+      for (int64_t j = 0; j < kCols; j += 8) simd::transpose8x8_words(stage + j, dst + j, kCols);
       continue;
     }
     for (int64_t j = 0; j < kCols; ++j)

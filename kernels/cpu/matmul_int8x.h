@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdint>
-#include <limits>
 
 #include "kernels/cpu/matmul_variants.h"
 #include "kernels/cpu/precision.h"
@@ -64,15 +63,8 @@ constexpr int64_t kQ8Prefetch = 32768;
 template <class Emit>
 inline bool quantize_block(const float* x, int64_t k0, int64_t k1, float& step, int32_t& sum,
                            Emit&& emit) {
-  __m512 m = _mm512_setzero_ps();
-  __mmask16 unordered = 0;
-  for (int64_t k = k0; k < k1; k += 16) {
-    const __m512 v = _mm512_loadu_ps(x + k);
-    m = _mm512_max_ps(m, _mm512_abs_ps(v));
-    unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-  }
-  const float largest = _mm512_reduce_max_ps(m);
-  if (unordered || !(largest <= std::numeric_limits<float>::max())) return false;
+  float largest = 0.0f;
+  if (!simd::finite_largest16(x + k0, k1 - k0, largest)) return false;
   if (largest != 0.0f && largest < 0x1p-100f) return false;
   step = largest / 127.0f;
   const __m512 inv = _mm512_set1_ps(largest == 0.0f ? 0.0f : 127.0f / largest);
@@ -219,14 +211,6 @@ inline __m512i dpbusd_quad(__m512i acc, __m512i w, const uint32_t* x) {
   return acc;
 }
 
-// dst[i * kQ8Cols + j] = rows[j][i] for an 8 x 8 block of 32-bit quads.
-inline void transpose_quads(const __m256i* rows, uint32_t* dst) {
-  __m256 r[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(rows[i]);
-  simd::transpose8x8(r);
-  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * kQ8Cols), r[i]);
-}
-
 // panel[q][j] for W rows [n0, n0 + cols) (rows past cols zero) and quads [p0, p0 + quads), p0
 // and quads multiples of 8: every 32 columns from 4 * p0 on are one Packed4 chunk, or contiguous
 // row-major.
@@ -248,7 +232,7 @@ void q8_panel(const WeightMatrix& w, int64_t n0, int64_t cols, int64_t p0, int64
       stage[j] = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)), flip);
     }
     for (int64_t j = 0; j < kQ8Cols; j += 8)
-      transpose_quads(stage + j, panel + (d / 4) * kQ8Cols + j);
+      simd::transpose8x8_words(stage + j, panel + (d / 4) * kQ8Cols + j, kQ8Cols);
   }
 }
 

@@ -26,7 +26,6 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
-#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -508,15 +507,8 @@ bool digitize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t group
   d = DigitsX{digits, start, scale, K, groups};
   for (int64_t t = t0; t < t1; ++t) {
     const float* xr = x + t * K;
-    __m512 m = _mm512_setzero_ps();
-    __mmask16 unordered = 0;
-    for (int64_t k = 0; k < K; k += 16) {
-      const __m512 v = _mm512_loadu_ps(xr + k);
-      m = _mm512_max_ps(m, _mm512_abs_ps(v));
-      unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-    }
-    const float largest = _mm512_reduce_max_ps(m);
-    if (unordered || !(largest <= std::numeric_limits<float>::max())) return false;
+    float largest = 0.0f;
+    if (!simd::finite_largest16(xr, K, largest)) return false;
     if (largest != 0.0f && largest < 0x1p-100f) return false;
     int e = 0;
     std::frexp(largest, &e);  // largest = f * 2^e, f in [0.5, 1)

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 
 #include "kernels/cpu/dtype.h"
 
@@ -56,6 +57,30 @@ inline void transpose8x8(__m256 (&r)[8]) {
     r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
   }
 }
+
+// dst[i * ld + j] = lane i of rows[j] for an 8 x 8 block of 32-bit words (bf16 pairs, int8
+// quads): transpose8x8, stored.
+inline void transpose8x8_words(const __m256i* rows, uint32_t* dst, int64_t ld) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(rows[i]);
+  transpose8x8(r);
+  for (int i = 0; i < 8; ++i) _mm256_storeu_ps(reinterpret_cast<float*>(dst + i * ld), r[i]);
+}
+
+#if MOESCOPE_SIMD_AVX512
+// largest = max |x[k]| over [0, n), n a multiple of 16; false when a value is NaN or infinite.
+inline bool finite_largest16(const float* x, int64_t n, float& largest) {
+  __m512 m = _mm512_setzero_ps();
+  __mmask16 unordered = 0;
+  for (int64_t k = 0; k < n; k += 16) {
+    const __m512 v = _mm512_loadu_ps(x + k);
+    m = _mm512_max_ps(m, _mm512_abs_ps(v));
+    unordered |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  }
+  largest = _mm512_reduce_max_ps(m);
+  return !unordered && largest <= std::numeric_limits<float>::max();
+}
+#endif
 
 // Sum of the 8 lanes.
 inline float hsum(__m256 v) {
