@@ -1,11 +1,10 @@
 #include "engine/weights/cpu_packing.h"
 
-#include <deque>
 #include <map>
 #include <utility>
-#include <vector>
 
 #include "engine/weights/file_pages.h"
+#include "engine/weights/weight_arena.h"
 #include "kernels/cpu/weight_packing.h"
 
 namespace moescope {
@@ -33,7 +32,7 @@ bool tied(const ModelWeights& w) {
 struct PackedHolder {
   std::shared_ptr<const ModelWeights> source;
   ModelWeights weights;
-  std::deque<std::vector<uint8_t>> bytes;
+  WeightArena packed;  // the packed matrices, on huge pages (weight_arena.h)
 };
 
 }  // namespace
@@ -63,8 +62,7 @@ std::shared_ptr<const ModelWeights> pack_for_cpu(std::shared_ptr<const ModelWeig
     auto [it, fresh] = packed.try_emplace(m.data);
     if (fresh) {
       const size_t n = size_t(m.n * m.k) * kernels::dtype_size(m.dtype);
-      std::vector<uint8_t>& b = h->bytes.emplace_back(n);
-      it->second = kernels::pack_weights(m, b.data());
+      it->second = kernels::pack_weights(m, h->packed.take(n));
       w.packed_bytes += n;
       file_pages.release(m.data, n);  // at once: the peak holds one matrix twice, not the model
     }

@@ -10,6 +10,7 @@
 
 #include "engine/core/error.h"
 #include "engine/weights/cpu_packing.h"
+#include "engine/weights/weight_arena.h"
 
 namespace moescope {
 
@@ -32,8 +33,8 @@ inline float unit(uint64_t h) {
 
 struct Holder {
   ModelWeights weights;
-  std::deque<std::vector<uint8_t>> bytes;  // matrices as stored; deque: stable addresses
-  std::deque<std::vector<float>> floats;   // norms, router, scales
+  WeightArena matrices;                   // matrices as stored, on huge pages (weight_arena.h)
+  std::deque<std::vector<float>> floats;  // norms, router, scales
 };
 
 class Builder {
@@ -49,16 +50,17 @@ class Builder {
     m.dtype = o_.dtype;
     m.n = rows;
     m.k = cols;
-    std::vector<uint8_t>& b = h_.bytes.emplace_back(n * kernels::dtype_size(o_.dtype));
+    const size_t bytes = n * kernels::dtype_size(o_.dtype);
+    void* data = h_.matrices.take(bytes);
     switch (o_.dtype) {
       case DType::F32: {
-        auto* p = reinterpret_cast<float*>(b.data());
+        auto* p = static_cast<float*>(data);
         for (size_t i = 0; i < n; ++i) p[i] = amp * unit(mix(stream + i));
         break;
       }
       case DType::BF16:
       case DType::F16: {
-        auto* p = reinterpret_cast<uint16_t*>(b.data());
+        auto* p = static_cast<uint16_t*>(data);
         const bool bf = o_.dtype == DType::BF16;
         for (size_t i = 0; i < n; ++i) {
           const float v = amp * unit(mix(stream + i));
@@ -70,7 +72,7 @@ class Builder {
         if (o_.int8_groups < 1 || cols % o_.int8_groups != 0)
           fail("--int8-groups ", o_.int8_groups, " must divide the ", cols,
                " input features of the ", what);
-        auto* p = reinterpret_cast<int8_t*>(b.data());
+        auto* p = static_cast<int8_t*>(data);
         for (size_t i = 0; i < n; ++i) p[i] = int8_t(std::lround(127.0f * unit(mix(stream + i))));
         // One scale per (row, group); all equal here, amp / 127, as symmetric absmax gives.
         std::vector<float>& s = h_.floats.emplace_back(size_t(rows * o_.int8_groups), amp / 127.0f);
@@ -83,9 +85,9 @@ class Builder {
         fail("synthetic weights: dtype ", kernels::dtype_name(o_.dtype),
              " is not one of F32, BF16, F16, I8");
     }
-    m.data = b.data();
-    h_.weights.checkpoint_owned_bytes += b.size();
-    h_.weights.matrix_bytes += b.size();
+    m.data = data;
+    h_.weights.checkpoint_owned_bytes += bytes;
+    h_.weights.matrix_bytes += bytes;
     h_.weights.bf16_expanded_bytes += n * 2;
     return m;
   }

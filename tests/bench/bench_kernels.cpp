@@ -11,9 +11,11 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <vector>
 
+#include "engine/weights/weight_arena.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
@@ -28,7 +30,8 @@ constexpr int64_t kK = 1024, kN = 1024;
 
 // Random weights of dtype, [N, K], packed; I8 gets one scale per row.
 struct Weights {
-  std::vector<uint8_t> bytes;
+  std::unique_ptr<WeightArena> arena;  // the matrix's bytes, on huge pages as the engine's
+  uint8_t* bytes = nullptr;
   std::vector<float> scales;
   WeightMatrix w;
 };
@@ -38,15 +41,16 @@ Weights make_weights(DType dtype, int64_t n = kN, int64_t k = kK, uint32_t seed 
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
   const size_t count = size_t(n * k);
-  o.bytes.resize(count * dtype_size(dtype));
+  o.arena = std::make_unique<WeightArena>(count * dtype_size(dtype));
+  o.bytes = static_cast<uint8_t*>(o.arena->take(count * dtype_size(dtype)));
   for (size_t i = 0; i < count; ++i) {
     const float v = unit(rng);
-    if (dtype == DType::F32) reinterpret_cast<float*>(o.bytes.data())[i] = v;
-    if (dtype == DType::BF16) reinterpret_cast<uint16_t*>(o.bytes.data())[i] = f32_to_bf16(v);
-    if (dtype == DType::I8) reinterpret_cast<int8_t*>(o.bytes.data())[i] = int8_t(v * 127.0f);
+    if (dtype == DType::F32) reinterpret_cast<float*>(o.bytes)[i] = v;
+    if (dtype == DType::BF16) reinterpret_cast<uint16_t*>(o.bytes)[i] = f32_to_bf16(v);
+    if (dtype == DType::I8) reinterpret_cast<int8_t*>(o.bytes)[i] = int8_t(v * 127.0f);
   }
   o.w.dtype = dtype;
-  o.w.data = o.bytes.data();
+  o.w.data = o.bytes;
   o.w.n = n;
   o.w.k = k;
   if (dtype == DType::I8) {
@@ -54,7 +58,7 @@ Weights make_weights(DType dtype, int64_t n = kN, int64_t k = kK, uint32_t seed 
     o.w.scales = o.scales.data();
   }
   // In the layout the engine streams (weight_packing.h), as the Model packs them at load.
-  if (can_pack(o.w)) o.w = pack_weights(o.w, o.bytes.data());
+  if (can_pack(o.w)) o.w = pack_weights(o.w, o.bytes);
   return o;
 }
 
