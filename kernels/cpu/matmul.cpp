@@ -113,16 +113,11 @@ void matmul_amx(const float* x, int64_t t, std::span<const MatmulOutput> outs, T
       });
 }
 
-// The scale groups that blocks of x follow for w (1 without scales).
-int64_t scale_groups(const WeightMatrix& w) {
-  return w.scales ? w.groups : 1;
-}
-
 // Whether every output takes the Int8 activations prefill path (precision.h), with one grouping.
 bool int8_takes(int64_t t, std::span<const MatmulOutput> outs) {
   if (t <= kDirectMaxT || !int8_activations_effective()) return false;
   for (const MatmulOutput& o : outs)
-    if (!isa_avx512::int8x_supports(*o.w) || scale_groups(*o.w) != scale_groups(*outs[0].w))
+    if (!isa_avx512::int8x_supports(*o.w) || o.w->scale_groups() != outs[0].w->scale_groups())
       return false;
   return true;
 }
@@ -132,7 +127,7 @@ bool int8_takes(int64_t t, std::span<const MatmulOutput> outs) {
 // (NaN, infinity, only values below 2^-100): the caller takes another path.
 bool matmul_int8(const float* x, int64_t t, std::span<const MatmulOutput> outs, ThreadPool* pool,
                  bool accumulate) {
-  const int64_t K = outs[0].w->k, groups = scale_groups(*outs[0].w);
+  const int64_t K = outs[0].w->k, groups = outs[0].w->scale_groups();
   const isa_avx512::Int8X q = isa_avx512::int8x_layout(
       t, K, groups, thread_scratch(ScratchSlot::Int8X, isa_avx512::int8x_floats(t, K, groups)));
   std::atomic<bool> ok{true};

@@ -33,6 +33,9 @@ struct WeightMatrix {
   int64_t groups = 1;             // G; must divide K
   WeightLayout layout = WeightLayout::RowMajor;
 
+  // The scale groups the elements follow: groups with scales, one without (then irrelevant).
+  int64_t scale_groups() const { return scales ? groups : 1; }
+
   // Dequantised element W[n, k] as f32 (slow; for references and tests).
   float at(int64_t row, int64_t col) const;
 };

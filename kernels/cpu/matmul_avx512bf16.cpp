@@ -163,7 +163,7 @@ void matmul_range(const uint16_t* xb, int64_t t, const WeightMatrix& w, int64_t 
   const auto* x = reinterpret_cast<const uint32_t*>(xb);  // [T / kRows][P][kRows] pairs
   if (!accumulate)
     for (int64_t r = 0; r < t; ++r) std::fill(y + r * N + n0, y + r * N + n1, 0.0f);
-  const int64_t G = w.scales ? w.groups : 1, group_pairs = P / G;
+  const int64_t G = w.scale_groups(), group_pairs = P / G;
   alignas(64) float scale[kCols];
   for (int64_t nb = n0; nb < n1; nb += kCols) {
     const int64_t cols = std::min(kCols, n1 - nb);

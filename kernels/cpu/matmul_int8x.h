@@ -315,7 +315,7 @@ inline void q8_tile_rows(int64_t r, const uint32_t* x, const float* step, const 
 
 #if MOESCOPE_SIMD_AVX512
 bool int8x_supports(const WeightMatrix& w) {
-  const int64_t groups = w.scales ? w.groups : 1;
+  const int64_t groups = w.scale_groups();
   return w.dtype == DType::I8 && w.k > 0 && w.k % kPackBytes == 0 &&
          (w.k / groups) % kPackBytes == 0;
 }
@@ -358,7 +358,7 @@ bool int8x_quantize_rows(const float* x, const Int8X& d, int64_t t0, int64_t t1)
 
 void int8x_matmul_range(const Int8X& x, const WeightMatrix& w, int64_t n0, int64_t n1, float* y,
                         bool accumulate) {
-  assert(x.groups == (w.scales ? w.groups : 1) && x.k == w.k);
+  assert(x.groups == w.scale_groups() && x.k == w.k);
   const int64_t T = x.t, K = w.k, N = w.n, Q = K / 4, B = x.groups * x.group_blocks;
   const int64_t group_quads = Q / x.groups;
   auto* panel =

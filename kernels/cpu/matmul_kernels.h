@@ -198,7 +198,7 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   const int64_t K = w.k;
   const auto* q = static_cast<const typename L::elem*>(w.data);
   // Without scales the groups are irrelevant: one segment of K columns.
-  const int64_t groups = w.scales ? w.groups : 1;
+  const int64_t groups = w.scale_groups();
   const int64_t group_len = K / groups;
   // The kTileC rows of a tile are one contiguous block. Prefetch the block kPrefetchBytes ahead
   // (at least the next tile's): with short rows (K of a few hundred) each row is a separate short
@@ -627,7 +627,7 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
   const int64_t K = w.k;
   const auto* q = static_cast<const typename P::L::elem*>(w.data);
-  const int64_t groups = w.scales ? w.groups : 1;
+  const int64_t groups = w.scale_groups();
   const int64_t group_chunks = K / groups / E;
   for (int64_t n = n0; n < n1; n += kPackRows) {
     const typename P::L::elem* blk = q + n * K;  // a block takes the bytes of its rows
@@ -805,7 +805,7 @@ void matmul_direct_packed(const float* x, int64_t t0, int64_t t1, const WeightMa
   DigitsX d;
   QuantX qx;
   if constexpr (std::is_same_v<P, ChunkI8>) {
-    const int64_t groups = w.scales ? w.groups : 1;
+    const int64_t groups = w.scale_groups();
     if (active_activations() == Activations::Int8 && quantize_x(x, t0, t1, w.k, groups, qx)) {
       quant = &qx;
     } else if (n0 < full && w.k / groups <= kVnniMaxGroup &&
