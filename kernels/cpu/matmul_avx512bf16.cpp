@@ -21,6 +21,7 @@
 #include "kernels/cpu/matmul_variants.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/weight_packing.h"
+#include "kernels/cpu/weight_panels.h"
 
 namespace moescope::kernels::isa_avx512bf16 {
 
@@ -163,26 +164,18 @@ void matmul_range(const uint16_t* xb, int64_t t, const WeightMatrix& w, int64_t 
   const auto* x = reinterpret_cast<const uint32_t*>(xb);  // [T / kRows][P][kRows] pairs
   if (!accumulate)
     for (int64_t r = 0; r < t; ++r) std::fill(y + r * N + n0, y + r * N + n1, 0.0f);
-  const int64_t G = w.scale_groups(), group_pairs = P / G;
-  alignas(64) float scale[kCols];
-  for (int64_t nb = n0; nb < n1; nb += kCols) {
-    const int64_t cols = std::min(kCols, n1 - nb);
-    for (int64_t pb = 0; pb < P;) {
-      const int64_t g = pb / group_pairs;
-      const int64_t pairs = std::min(kPairs, (g + 1) * group_pairs - pb);
-      for (int64_t j = 0; j < kCols; ++j)
-        scale[j] = w.scales && j < cols ? w.scales[(nb + j) * w.groups + g] : 1.0f;
-      if (w.dtype == DType::BF16) {
-        convert_panel<DType::BF16>(w, nb, cols, pb, pairs, panel);
-      } else {
-        convert_panel<DType::I8>(w, nb, cols, pb, pairs, panel);
-      }
-      for (int64_t r = 0; r < t; r += kRows)
-        tile_rows(std::min<int64_t>(kRows, t - r), x + (r * P + pb * kRows), panel, pairs, scale,
-                  y + r * N + nb, N, cols);
-      pb += pairs;
-    }
-  }
+  for_each_weight_panel<kCols>(
+      w, n0, n1, P, kPairs,
+      [&](int64_t nb, int64_t cols, int64_t pb, int64_t pairs, int64_t, const float* scale) {
+        if (w.dtype == DType::BF16) {
+          convert_panel<DType::BF16>(w, nb, cols, pb, pairs, panel);
+        } else {
+          convert_panel<DType::I8>(w, nb, cols, pb, pairs, panel);
+        }
+        for (int64_t r = 0; r < t; r += kRows)
+          tile_rows(std::min<int64_t>(kRows, t - r), x + (r * P + pb * kRows), panel, pairs, scale,
+                    y + r * N + nb, N, cols);
+      });
 }
 
 }  // namespace moescope::kernels::isa_avx512bf16

@@ -16,6 +16,7 @@
 #include "kernels/cpu/precision.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/weight_packing.h"
+#include "kernels/cpu/weight_panels.h"
 
 #ifndef MOESCOPE_KERNELS_VARIANT
 #error "matmul_int8x.h is compiled by a variant source, which names its namespace"
@@ -364,23 +365,16 @@ void int8x_matmul_range(const Int8X& x, const WeightMatrix& w, int64_t n0, int64
   auto* panel =
       reinterpret_cast<uint32_t*>(thread_scratch(ScratchSlot::Int8Panel, kQ8Cols * kQ8Quads));
   // Without accumulate, each panel's first K block stores into y instead of adding.
-  alignas(64) float scale[kQ8Cols];
-  for (int64_t nb = n0; nb < n1; nb += kQ8Cols) {
-    const int64_t cols = std::min(kQ8Cols, n1 - nb);
-    for (int64_t pb = 0; pb < Q;) {
-      const int64_t g = pb / group_quads;
-      const int64_t quads = std::min(kQ8Quads, (g + 1) * group_quads - pb);
-      const int64_t b0 = g * x.group_blocks + (pb - g * group_quads) / kBlockQuads;
-      for (int64_t j = 0; j < kQ8Cols; ++j)
-        scale[j] = w.scales && j < cols ? w.scales[(nb + j) * w.groups + g] : 1.0f;
-      q8_panel(w, nb, cols, pb, quads, panel);
-      for (int64_t r = 0; r < T; r += kQ8Rows)
-        q8_tile_rows(std::min<int64_t>(kQ8Rows, T - r), x.quads + (r * Q + pb * kQ8Rows),
-                     x.step + r * B + b0, x.corr + r * B + b0, B, panel, quads, scale,
-                     y + r * N + nb, N, cols, !accumulate && pb == 0);
-      pb += quads;
-    }
-  }
+  for_each_weight_panel<kQ8Cols>(
+      w, n0, n1, Q, kQ8Quads,
+      [&](int64_t nb, int64_t cols, int64_t pb, int64_t quads, int64_t g, const float* scale) {
+        const int64_t b0 = g * x.group_blocks + (pb - g * group_quads) / kBlockQuads;
+        q8_panel(w, nb, cols, pb, quads, panel);
+        for (int64_t r = 0; r < T; r += kQ8Rows)
+          q8_tile_rows(std::min<int64_t>(kQ8Rows, T - r), x.quads + (r * Q + pb * kQ8Rows),
+                       x.step + r * B + b0, x.corr + r * B + b0, B, panel, quads, scale,
+                       y + r * N + nb, N, cols, !accumulate && pb == 0);
+      });
 }
 #endif
 
