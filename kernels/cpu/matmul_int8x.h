@@ -54,9 +54,6 @@ inline int64_t x_group_blocks(int64_t k, int64_t groups) {
 
 static_assert(kInt8XBlock % kPackBytes == 0, "an x block is whole chunks");
 
-// How far ahead packed_tile_q8 prefetches, into L2 (packed_tile512's distance).
-constexpr int64_t kQ8Prefetch = 32768;
-
 // Quantises x[k0, k1) (a multiple of 16 columns) as one block: step = max|x| / 127, q =
 // round(x / step), nearest even; emit(k, bytes) takes the 16 q of columns k..k+15 as bytes, sum
 // gets the sum of the q. False, with nothing emitted, when the block holds NaN or infinity, or
@@ -135,9 +132,14 @@ void dequantize_x(const QuantX& d, int64_t t0, int64_t t1, float* out) {
 
 // out[r][c] = x row t + r . W block row c over scale group g's `chunks` chunks, which start at
 // chunk c0 of the row and at blk in the block, with x as d's int8 blocks.
+//
+// No software prefetch: with packed_tile512's (32 KiB ahead into L2) this loop, the lightest per
+// byte, streamed from DRAM at 19-22 GB/s; without, at 28-32, the read ceiling (2026-12-07, Zen 4,
+// 24 DRAM-resident 2816 x 1024 matrices, 1 thread; 60 against 43 GB/s on 2 threads; on huge and
+// 4 KiB pages alike). Distances of 2-16 KiB into L1 or L2 were all slower than none.
 template <int R>
 inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
-                           int64_t chunks, bool prefetch, float (&out)[R][kPackRows]) {
+                           int64_t chunks, float (&out)[R][kPackRows]) {
   constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
   constexpr int64_t kBlockChunks = kInt8XBlock / E;
   const int64_t K = d.k, blocks = d.groups * d.group_blocks;
@@ -147,11 +149,6 @@ inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, co
   __m512i acc[R][2];  // one block's integer sums
   auto chunk = [&](int64_t c) {
     const int8_t* b = blk + c * kPackRows * E;
-    if (prefetch) {
-      const char* ahead = reinterpret_cast<const char*>(b) + kQ8Prefetch;
-      __builtin_prefetch(ahead, 0, 2);
-      __builtin_prefetch(ahead + 64, 0, 2);
-    }
     const __m512i wu0 = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
     const __m512i wu1 = _mm512_xor_si512(_mm512_loadu_si512(b + 2 * E), flip);
     for (int r = 0; r < R; ++r) {

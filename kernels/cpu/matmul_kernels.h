@@ -236,16 +236,16 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 // row's 32-byte chunk as 8 f32 lanes, in the lane order that permute_x_bf16 gives the matching x
 // values. kPermuted: whether x must be reordered (never in the portable build).
 //
-// kPrefetch: how far ahead (bytes) the stream is prefetched. The hardware prefetcher follows one
-// sequential stream, but a loop with more instructions per byte keeps fewer loads in flight in
-// the out-of-order window, so the types that take more work per byte need requests further
-// ahead (measured, DRAM-resident tinyC-shaped experts, 1 thread: f32 best at 0-256 bytes, bf16
-// at 768-1536, int8 at 3-6 KiB; each 10-25% over no prefetch or one distance for all).
+// packed_tile requests nothing ahead: the hardware prefetcher follows a block's one sequential
+// stream. Distances tuned per type (f32 256 bytes, bf16 1 KiB, int8 4 KiB into L1) helped on
+// 4 KiB pages once, but measured again with the weights on huge pages (weight_arena.h) and on
+// 4 KiB pages alike, every one of them was slower than none (2026-12-07, Zen 4, 24 DRAM-resident
+// 2816 x 1024 matrices, 1 thread, medians of 16-30 interleaved rounds: avx512 bf16 26.2 GB/s
+// without against 21.3 with; avx2 bf16 25.2 / 22.3, int8 16.8 / 15.4; f32 equal).
 struct ChunkF32 {
   using L = simd::LoadF32;
   [[maybe_unused]] static constexpr int V = 1;
   static constexpr bool kPermuted = false;
-  [[maybe_unused]] static constexpr int64_t kPrefetch = 256;
 #if MOESCOPE_SIMD_AVX2
   template <int v>
   static __m256 vec(const float* p) {
@@ -261,7 +261,6 @@ struct ChunkBF16 {
   using L = simd::LoadBF16;
   [[maybe_unused]] static constexpr int V = 2;
   static constexpr bool kPermuted = MOESCOPE_SIMD_AVX2;
-  [[maybe_unused]] static constexpr int64_t kPrefetch = 1024;
 #if MOESCOPE_SIMD_AVX2
   // Both vectors come from one load of the chunk (split), which packed_tile keeps in a register.
   static constexpr bool kSplit = true;
@@ -285,7 +284,6 @@ struct ChunkOf {
   [[maybe_unused]] static constexpr bool kWide512 = true;
   [[maybe_unused]] static constexpr int V = kVectors;
   static constexpr bool kPermuted = false;
-  [[maybe_unused]] static constexpr int64_t kPrefetch = 1024 * kVectors;
 #if MOESCOPE_SIMD_AVX2
   template <int v>
   static __m256 vec(const typename L::elem* p) {
@@ -311,11 +309,10 @@ inline __m256i in_register(__m256i v) {
 #endif
 
 // out[r][c] = sum over `chunks` chunks of x row r . W block row c, where x = x + r * ldx starts
-// at the first chunk's columns and blk at the block's first chunk. With prefetch, the bytes
-// P::kPrefetch ahead of the block are requested as it streams.
+// at the first chunk's columns and blk at the block's first chunk.
 template <class P, int R>
 inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* blk, int64_t chunks,
-                        bool prefetch, float (&out)[R][kPackRows]) {
+                        float (&out)[R][kPackRows]) {
   constexpr int64_t E = kPackBytes / int64_t(sizeof(typename P::L::elem));
   constexpr int C = int(kPackRows);
 #if MOESCOPE_SIMD_AVX2
@@ -330,11 +327,6 @@ inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* 
       for (int c = 0; c < C; ++c) acc[u][r][c] = _mm256_setzero_ps();
   // Chunk s of a step: every vector v of it against the R x rows.
   auto chunk = [&]<int s>(const typename P::L::elem* b, const float* xc) {
-    if (prefetch) {
-      const char* ahead = reinterpret_cast<const char*>(b) + P::kPrefetch;
-      __builtin_prefetch(ahead, 0, 3);
-      __builtin_prefetch(ahead + 64, 0, 3);
-    }
     if constexpr (kSplitChunks<P>) {
       // All of x's vectors first (R x V registers), then each row's chunk loaded once.
       __m256 xv[P::V][R];
@@ -392,7 +384,6 @@ inline void packed_tile(const float* x, int64_t ldx, const typename P::L::elem* 
     for (int c = 0; c < C; ++c) out[r][c] = sums[c];
   }
 #else
-  (void)prefetch;
   for (int r = 0; r < R; ++r)
     for (int c = 0; c < C; ++c) out[r][c] = 0.0f;
   for (int64_t i = 0; i < chunks; ++i)
@@ -632,7 +623,8 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   for (int64_t n = n0; n < n1; n += kPackRows) {
     const typename P::L::elem* blk = q + n * K;  // a block takes the bytes of its rows
     for (int64_t t = t0; t < t1; t += kTileR) {
-      const bool first = t == t0;  // later x rows find the block in cache
+      // The kernels that prefetch do it for the first x rows: later ones find the block in cache.
+      [[maybe_unused]] const bool first = t == t0;
       auto tile = [&]<int R>() {
         scaled_tile<R, int(kPackRows)>(
             w, groups, t, n, y, accumulate, [&](int64_t g, float(&part)[R][kPackRows]) {
@@ -640,8 +632,7 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 #if MOESCOPE_SIMD_AVX512
               if constexpr (std::is_same_v<P, ChunkI8>) {
                 if (quant) {
-                  packed_tile_q8<R>(*quant, t, g, c0, blk + c0 * kPackRows * E, group_chunks, first,
-                                    part);
+                  packed_tile_q8<R>(*quant, t, g, c0, blk + c0 * kPackRows * E, group_chunks, part);
                   return;
                 }
                 if (digits) {
@@ -657,7 +648,7 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
               }
 #endif
               packed_tile<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks,
-                                first, part);
+                                part);
             });
       };
       static_assert(kTileR == 2, "one or two x rows per tile");

@@ -122,7 +122,7 @@ BENCHMARK(BM_Matmul<DType::I8>)->Apply(matmul_args<DType::I8>);
 // Decode through many matrices, as a token reads its experts, one x row each, one thread:
 // shape 0 = 64 matrices of 512 x 256 (tinyA's experts; 8-32 MB, past L2, in the last-level
 // cache), shape 1 = 24 matrices of 2816 x 1024 (tinyC's; 69-277 MB, from DRAM).
-// state.range: the Isa, the shape.
+// state.range: the Isa, the shape, the Activations mode.
 template <DType kDtype>
 void BM_DecodeStream(benchmark::State& state) {
   const Isa isa = Isa(state.range(0));
@@ -131,6 +131,7 @@ void BM_DecodeStream(benchmark::State& state) {
     return;
   }
   ScopedIsa scoped(isa);
+  ScopedActivations activations(Activations(state.range(2)));
   const bool dram = state.range(1) == 1;
   const int64_t matrices = dram ? 24 : 64, rows = dram ? 2816 : 512, cols = dram ? 1024 : 256;
   std::vector<Weights> weights;
@@ -150,16 +151,20 @@ void BM_DecodeStream(benchmark::State& state) {
       benchmark::Counter::kIsIterationInvariantRate, benchmark::Counter::kIs1000);
 }
 
+template <DType kDtype>
 void stream_args(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"isa", "dram"});
+  b->ArgNames({"isa", "dram", "act"});
   for (int64_t dram : {0, 1})
-    for (Isa isa : {Isa::Avx2, Isa::Avx512})
-      if (isa <= detected_isa()) b->Args({int64_t(isa), dram});
+    for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+      if (isa > detected_isa()) continue;
+      for (Activations a : modes_for(kDtype))
+        if (a == Activations::F32 || isa == Isa::Avx512) b->Args({int64_t(isa), dram, int64_t(a)});
+    }
 }
 
-BENCHMARK(BM_DecodeStream<DType::F32>)->Apply(stream_args);
-BENCHMARK(BM_DecodeStream<DType::BF16>)->Apply(stream_args);
-BENCHMARK(BM_DecodeStream<DType::I8>)->Apply(stream_args);
+BENCHMARK(BM_DecodeStream<DType::F32>)->Apply(stream_args<DType::F32>);
+BENCHMARK(BM_DecodeStream<DType::BF16>)->Apply(stream_args<DType::BF16>);
+BENCHMARK(BM_DecodeStream<DType::I8>)->Apply(stream_args<DType::I8>);
 
 // One decode step of attention (T = 1) over S cached keys with Grok-1's soft-cap, 8 query heads
 // on 2 KV heads of head dim Dh (tiny-grok1's shape at Dh = 32). state.range: S, Dh, threads.
