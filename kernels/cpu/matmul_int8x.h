@@ -29,9 +29,10 @@ namespace {
 // x rows [t0, t1) quantised to int8 for the Int8 activations mode (packed_tile_q8), in a per-thread
 // scratch, at their rows' offsets. Declared for every variant, as DigitsX.
 struct QuantX {
-  const int8_t* q = nullptr;    // [T][K]: round(x / step) in [-127, 127]
-  const float* step = nullptr;  // [T][B]: each block's step, max|x| / 127 (0 when all zero)
-  const float* corr = nullptr;  // [T][B]: 128 * step * sum(q), what w + 128 adds to the block
+  const int8_t* q = nullptr;          // [T][K]: round(x / step) in [-127, 127]
+  const float* step = nullptr;        // [T][B]: each block's step, max|x| / 127 (0 when all zero)
+  const float* corr = nullptr;        // [T][B]: 128 * step * sum(q), what w + 128 adds to the block
+  const float* group_corr = nullptr;  // [T][G]: corr summed over each scale group's blocks
   int64_t k = 0, groups = 1;
   int64_t group_blocks = 0;  // blocks per scale group (B = G * group_blocks)
 };
@@ -102,12 +103,13 @@ bool quantize_row(const float* x, int64_t K, int64_t groups, float* step, float*
 // in a per-thread scratch. False when a block cannot be quantised (quantize_block): the caller
 // then takes the exact path.
 bool quantize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t groups, QuantX& d) {
-  const int64_t blocks = groups * x_group_blocks(K, groups);
-  const size_t floats = size_t(t1) * size_t(2 * blocks) + size_t(t1) * size_t(K) / 4;
+  const int64_t group_blocks = x_group_blocks(K, groups), blocks = groups * group_blocks;
+  const size_t floats = size_t(t1) * size_t(2 * blocks + groups) + size_t(t1) * size_t(K) / 4;
   float* step = thread_scratch(ScratchSlot::DigitsX, floats);
   float* corr = step + t1 * blocks;
-  auto* q = reinterpret_cast<int8_t*>(corr + t1 * blocks);
-  d = QuantX{q, step, corr, K, groups, blocks / groups};
+  float* group_corr = corr + t1 * blocks;
+  auto* q = reinterpret_cast<int8_t*>(group_corr + t1 * groups);
+  d = QuantX{q, step, corr, group_corr, K, groups, group_blocks};
   for (int64_t t = t0; t < t1; ++t) {
     int8_t* qr = q + t * K;
     if (!quantize_row(x + t * K, K, groups, step + t * blocks, corr + t * blocks,
@@ -115,6 +117,11 @@ bool quantize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t group
                         _mm_storeu_si128(reinterpret_cast<__m128i*>(qr + k), bytes);
                       }))
       return false;
+    for (int64_t g = 0; g < groups; ++g) {
+      float offset = 0.0f;
+      for (int64_t b = 0; b < group_blocks; ++b) offset += corr[t * blocks + g * group_blocks + b];
+      group_corr[t * groups + g] = offset;
+    }
   }
   return true;
 }
@@ -130,23 +137,24 @@ void dequantize_x(const QuantX& d, int64_t t0, int64_t t1, float* out) {
     }
 }
 
-// out[r][c] = x row t + r . W block row c over scale group g's `chunks` chunks, which start at
-// chunk c0 of the row and at blk in the block, with x as d's int8 blocks.
+// x rows t..t+R-1 against one W block over scale group g's `chunks` chunks, which start at chunk
+// c0 of the row and at blk in the block, with x as d's int8 blocks: sum[r][0] holds 8 partial
+// sums of W row 0 (lanes 0-7) and row 1 (lanes 8-15), sum[r][1] of rows 2 and 3, each still
+// including what w + 128 adds (QuantX::group_corr).
 //
 // No software prefetch: with packed_tile512's (32 KiB ahead into L2) this loop, the lightest per
 // byte, streamed from DRAM at 19-22 GB/s; without, at 28-32, the read ceiling (2026-12-07, Zen 4,
 // 24 DRAM-resident 2816 x 1024 matrices, 1 thread; 60 against 43 GB/s on 2 threads; on huge and
 // 4 KiB pages alike). Distances of 2-16 KiB into L1 or L2 were all slower than none.
 template <int R>
-inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
-                           int64_t chunks, float (&out)[R][kPackRows]) {
+inline void q8_block_sums(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
+                          int64_t chunks, __m512 (&sum)[R][2]) {
   constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
   constexpr int64_t kBlockChunks = kInt8XBlock / E;
   const int64_t K = d.k, blocks = d.groups * d.group_blocks;
-  __m512 sum[R][2];  // [x row][W rows 0-1 | 2-3], f32 over the blocks
   for (int r = 0; r < R; ++r) sum[r][0] = sum[r][1] = _mm512_setzero_ps();
   const __m512i flip = _mm512_set1_epi8(char(0x80));
-  __m512i acc[R][2];  // one block's integer sums
+  __m512i acc[R][2];  // one x block's integer sums
   auto chunk = [&](int64_t c) {
     const int8_t* b = blk + c * kPackRows * E;
     const __m512i wu0 = _mm512_xor_si512(_mm512_loadu_si512(b), flip);
@@ -170,18 +178,90 @@ inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, co
   int64_t i = 0, j = g * d.group_blocks;
   for (; i + kBlockChunks <= chunks; i += kBlockChunks, ++j) block(i, kBlockChunks, j);
   if (i < chunks) block(i, chunks - i, j);  // a group's last, shorter block
+}
+
+// out[r][c] = x row t + r . W block row c over scale group g (q8_block_sums' arguments).
+template <int R>
+inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
+                           int64_t chunks, float (&out)[R][kPackRows]) {
+  __m512 sum[R][2];
+  q8_block_sums<R>(d, t, g, c0, blk, chunks, sum);
   for (int r = 0; r < R; ++r) {
     const __m256 rows[kPackRows] = {
         _mm512_castps512_ps256(sum[r][0]), _mm512_extractf32x8_ps(sum[r][0], 1),
         _mm512_castps512_ps256(sum[r][1]), _mm512_extractf32x8_ps(sum[r][1], 1)};
-    const float* corr = d.corr + (t + r) * blocks + g * d.group_blocks;
-    float offset = 0.0f;  // what w + 128 added over the group's blocks
-    for (int64_t b = 0; b < d.group_blocks; ++b) offset += corr[b];
     alignas(16) float sums[kPackRows];
-    _mm_store_ps(sums,
-                 _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]), _mm_set1_ps(offset)));
+    _mm_store_ps(sums, _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
+                                  _mm_set1_ps(d.group_corr[(t + r) * d.groups + g])));
     for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
   }
+}
+
+// W rows per step of q8_rows16: four blocks, one row per lane.
+constexpr int64_t kQ8DecodeRows = 4 * kPackRows;
+
+// The 16 row sums of four blocks' q8_block_sums (one x row): v[2b + p] holds block b's rows
+// 2p (lanes 0-7) and 2p + 1 (lanes 8-15) as 8 partial sums each; lane j of the result is row j.
+inline __m512 reduce_rows16(const __m512 (&v)[8]) {
+  // Pairs: per 128-bit lane, 4 partial sums of one row (rows 4i..4i+3 of w[i]).
+  __m512 w[4];
+  for (int i = 0; i < 4; ++i) {
+    const __m512 a = v[2 * i], b = v[2 * i + 1];
+    w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+  }
+  // Per 128-bit lane k, the four w's row 4i + k summed: element 4k + i is row 4i + k.
+  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(w[0], w[1]), _mm512_unpackhi_ps(w[0], w[1]));
+  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(w[2], w[3]), _mm512_unpackhi_ps(w[2], w[3]));
+  const __m512 abcd = _mm512_add_ps(
+      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
+      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
+  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  return _mm512_permutexvar_ps(order, abcd);
+}
+
+// Decode with one x row t (as d's int8 blocks): y[t, n] (=, or += when accumulate) for the rows
+// n of a packed int8 w from n0, 16 at a time while they fit below n1; returns the first row not
+// done. The per-row epilogue of packed_tile_q8 (horizontal sums, the correction, the scale, the
+// store) is a third of a cache-resident decode matmul at K = 256; here it is a few vector
+// instructions per 16 rows.
+inline int64_t q8_rows16(const QuantX& d, int64_t t, const WeightMatrix& w, int64_t n0, int64_t n1,
+                         float* y, bool accumulate) {
+  constexpr int64_t E = kPackBytes;
+  const int64_t K = w.k, groups = w.scale_groups(), group_chunks = K / groups / E;
+  const auto* q = static_cast<const int8_t*>(w.data);
+  // Scale of row n + j, group g: w.scales[(n + j) * groups + g].
+  const __m512i scale_index =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(int(groups)));
+  int64_t n = n0;
+  for (; n + kQ8DecodeRows <= n1; n += kQ8DecodeRows) {
+    __m512 total = _mm512_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t c0 = g * group_chunks;
+      __m512 v[8];
+      for (int b = 0; b < 4; ++b) {
+        __m512 sum[1][2];
+        q8_block_sums<1>(d, t, g, c0, q + (n + b * kPackRows) * K + c0 * kPackRows * E,
+                         group_chunks, sum);
+        v[2 * b] = sum[0][0];
+        v[2 * b + 1] = sum[0][1];
+      }
+      const __m512 dot =
+          _mm512_sub_ps(reduce_rows16(v), _mm512_set1_ps(d.group_corr[t * groups + g]));
+      if (!w.scales) {
+        total = _mm512_add_ps(total, dot);
+      } else {
+        const float* s = w.scales + n * groups + g;
+        const __m512 scale =
+            groups == 1 ? _mm512_loadu_ps(s) : _mm512_i32gather_ps(scale_index, s, 4);
+        total = _mm512_fmadd_ps(dot, scale, total);
+      }
+    }
+    float* out = y + t * w.n + n;
+    _mm512_storeu_ps(out, accumulate ? _mm512_add_ps(_mm512_loadu_ps(out), total) : total);
+  }
+  return n;
 }
 
 // ---- int8 weights against int8 x on AVX512-VNNI (Int8 activations mode, prefill) ------------

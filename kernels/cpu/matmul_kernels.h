@@ -620,6 +620,10 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   const auto* q = static_cast<const typename P::L::elem*>(w.data);
   const int64_t groups = w.scale_groups();
   const int64_t group_chunks = K / groups / E;
+#if MOESCOPE_SIMD_AVX512
+  if constexpr (std::is_same_v<P, ChunkI8>)
+    if (quant && t1 - t0 == 1) n0 = q8_rows16(*quant, t0, w, n0, n1, y, accumulate);
+#endif
   for (int64_t n = n0; n < n1; n += kPackRows) {
     const typename P::L::elem* blk = q + n * K;  // a block takes the bytes of its rows
     for (int64_t t = t0; t < t1; t += kTileR) {
