@@ -31,6 +31,14 @@ inline float unit(uint64_t h) {
   return float(int64_t(h >> 40) - (int64_t(1) << 23)) * (1.0f / float(1 << 23));
 }
 
+// std::lround for |x| < 2^23, without a library call (lroundf took most of a tinyC int8 bench's
+// start-up): the conversion truncates, and x minus the truncated value is exact there.
+inline int32_t round_half_away(float x) {
+  const int32_t t = int32_t(x);
+  const float frac = x - float(t);
+  return t + (frac >= 0.5f ? 1 : 0) - (frac <= -0.5f ? 1 : 0);
+}
+
 struct Holder {
   ModelWeights weights;
   WeightArena matrices;                   // matrices as stored, on huge pages (weight_arena.h)
@@ -73,7 +81,8 @@ class Builder {
           fail("--int8-groups ", o_.int8_groups, " must divide the ", cols,
                " input features of the ", what);
         auto* p = static_cast<int8_t*>(data);
-        for (size_t i = 0; i < n; ++i) p[i] = int8_t(std::lround(127.0f * unit(mix(stream + i))));
+        for (size_t i = 0; i < n; ++i)
+          p[i] = int8_t(round_half_away(127.0f * unit(mix(stream + i))));
         // One scale per (row, group); all equal here, amp / 127, as symmetric absmax gives.
         std::vector<float>& s = h_.floats.emplace_back(size_t(rows * o_.int8_groups), amp / 127.0f);
         m.scales = s.data();
