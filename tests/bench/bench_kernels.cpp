@@ -1,8 +1,9 @@
 // CPU kernel benchmarks (Google Benchmark): matmul at K = N = 1024 for F32, BF16 and I8 weights,
 // decode (T = 1) and prefill (T = 64, 128: an expert's share of a 512-token prompt), on 1 and 2
 // threads, on every instruction-set variant this CPU runs (isa.h), and with the avx512 kernels in
-// every activations mode (precision.h: act 0 f32, 1 bf16, 2 int8); attention for one decode step
-// over a long cache.
+// every activations mode (precision.h: act 0 f32, 1 bf16, 2 int8); decode streaming many
+// matrices from the caches and from DRAM; attention for one decode step over a long cache, and
+// over a whole 512-token prompt.
 //
 // Build and run: ninja -C build bench_kernels && ./build/tests/bench/bench_kernels
 // (on a busy machine add --benchmark_repetitions=10 and read the _median rows).
@@ -10,6 +11,7 @@
 // second (what bounds prefill). Times are reported, never asserted.
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <random>
@@ -197,6 +199,40 @@ BENCHMARK(BM_AttentionDecode)
     ->Args({8192, 32, 1})
     ->Args({8192, 128, 1})
     ->Args({8192, 32, 2})
+    ->UseRealTime();
+
+// Attention over a whole prompt (prefill, T = S, from an empty cache) with Grok-1's soft-cap, Hq
+// query heads on Hkv KV heads of head dim Dh (tinyC's shape: 16 on 4, Dh 64; tinyA's: 8 on 2,
+// Dh 32). state.range: T, Hq, Hkv, Dh, threads. Counter flops: the causal products only (q.k and
+// p.v over the keys each token sees).
+void BM_AttentionPrefill(benchmark::State& state) {
+  const int64_t t = state.range(0), hq = state.range(1), hkv = state.range(2), dh = state.range(3);
+  ThreadPool pool(int(state.range(4)));
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<float> q(size_t(t * hq * dh)), k(size_t(t * hkv * dh)), v(k.size()), o(q.size());
+  for (auto* a : {&q, &k, &v})
+    for (float& x : *a) x = unit(rng);
+  AttentionParams p;
+  p.n_q_heads = hq;
+  p.n_kv_heads = hkv;
+  p.head_dim = dh;
+  p.logit_multiplier = 1.0f / std::sqrt(float(dh));
+  p.softcap = 30.0f;
+  for (auto _ : state) {
+    attention(q.data(), k.data(), v.data(), nullptr, t, 0, p, o.data(), nullptr, &pool);
+    benchmark::DoNotOptimize(o.data());
+  }
+  const double keys = double(t) * double(t + 1) / 2.0;  // token i sees i + 1 keys
+  state.counters["flops"] = benchmark::Counter(4.0 * keys * double(hq * dh),
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::kIs1000);
+}
+BENCHMARK(BM_AttentionPrefill)
+    ->ArgNames({"T", "Hq", "Hkv", "Dh", "threads"})
+    ->Args({512, 16, 4, 64, 1})
+    ->Args({512, 8, 2, 32, 1})
+    ->Args({512, 16, 4, 64, 2})
     ->UseRealTime();
 
 }  // namespace
