@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/matmul_variants.h"
+#include "kernels/cpu/packed_rows16.h"
 #include "kernels/cpu/precision.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/weight_packing.h"
@@ -147,8 +148,9 @@ void dequantize_x(const QuantX& d, int64_t t0, int64_t t1, float* out) {
 // 24 DRAM-resident 2816 x 1024 matrices, 1 thread; 60 against 43 GB/s on 2 threads; on huge and
 // 4 KiB pages alike). Distances of 2-16 KiB into L1 or L2 were all slower than none.
 template <int R>
-inline void q8_block_sums(const QuantX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
-                          int64_t chunks, __m512 (&sum)[R][2]) {
+[[gnu::always_inline]] inline void q8_block_sums(const QuantX& d, int64_t t, int64_t g, int64_t c0,
+                                                 const int8_t* blk, int64_t chunks,
+                                                 __m512 (&sum)[R][2]) {
   constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
   constexpr int64_t kBlockChunks = kInt8XBlock / E;
   const int64_t K = d.k, blocks = d.groups * d.group_blocks;
@@ -197,71 +199,19 @@ inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, co
   }
 }
 
-// W rows per step of q8_rows16: four blocks, one row per lane.
-constexpr int64_t kQ8DecodeRows = 4 * kPackRows;
-
-// The 16 row sums of four blocks' q8_block_sums (one x row): v[2b + p] holds block b's rows
-// 2p (lanes 0-7) and 2p + 1 (lanes 8-15) as 8 partial sums each; lane j of the result is row j.
-inline __m512 reduce_rows16(const __m512 (&v)[8]) {
-  // Pairs: per 128-bit lane, 4 partial sums of one row (rows 4i..4i+3 of w[i]).
-  __m512 w[4];
-  for (int i = 0; i < 4; ++i) {
-    const __m512 a = v[2 * i], b = v[2 * i + 1];
-    w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
-  }
-  // Per 128-bit lane k, the four w's row 4i + k summed: element 4k + i is row 4i + k.
-  const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(w[0], w[1]), _mm512_unpackhi_ps(w[0], w[1]));
-  const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(w[2], w[3]), _mm512_unpackhi_ps(w[2], w[3]));
-  const __m512 abcd = _mm512_add_ps(
-      _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))),
-      _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(ab), _mm512_castps_pd(cd))));
-  const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  return _mm512_permutexvar_ps(order, abcd);
-}
-
 // Decode with one x row t (as d's int8 blocks): y[t, n] (=, or += when accumulate) for the rows
-// n of a packed int8 w from n0, 16 at a time while they fit below n1; returns the first row not
-// done. The per-row epilogue of packed_tile_q8 (horizontal sums, the correction, the scale, the
-// store) is a third of a cache-resident decode matmul at K = 256; here it is a few vector
-// instructions per 16 rows.
+// n of a packed int8 w from n0, 16 at a time while they fit below n1 (packed_rows16); returns the
+// first row not done.
 inline int64_t q8_rows16(const QuantX& d, int64_t t, const WeightMatrix& w, int64_t n0, int64_t n1,
                          float* y, bool accumulate) {
-  constexpr int64_t E = kPackBytes;
-  const int64_t K = w.k, groups = w.scale_groups(), group_chunks = K / groups / E;
-  const auto* q = static_cast<const int8_t*>(w.data);
-  // Scale of row n + j, group g: w.scales[(n + j) * groups + g].
-  const __m512i scale_index =
-      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                         _mm512_set1_epi32(int(groups)));
-  int64_t n = n0;
-  for (; n + kQ8DecodeRows <= n1; n += kQ8DecodeRows) {
-    __m512 total = _mm512_setzero_ps();
-    for (int64_t g = 0; g < groups; ++g) {
-      const int64_t c0 = g * group_chunks;
-      __m512 v[8];
-      for (int b = 0; b < 4; ++b) {
-        __m512 sum[1][2];
-        q8_block_sums<1>(d, t, g, c0, q + (n + b * kPackRows) * K + c0 * kPackRows * E,
-                         group_chunks, sum);
-        v[2 * b] = sum[0][0];
-        v[2 * b + 1] = sum[0][1];
-      }
-      const __m512 dot =
-          _mm512_sub_ps(reduce_rows16(v), _mm512_set1_ps(d.group_corr[t * groups + g]));
-      if (!w.scales) {
-        total = _mm512_add_ps(total, dot);
-      } else {
-        const float* s = w.scales + n * groups + g;
-        const __m512 scale =
-            groups == 1 ? _mm512_loadu_ps(s) : _mm512_i32gather_ps(scale_index, s, 4);
-        total = _mm512_fmadd_ps(dot, scale, total);
-      }
-    }
-    float* out = y + t * w.n + n;
-    _mm512_storeu_ps(out, accumulate ? _mm512_add_ps(_mm512_loadu_ps(out), total) : total);
-  }
-  return n;
+  return packed_rows16(
+      w, t, n0, n1, y, accumulate,
+      [&](int64_t g, int64_t c0, const int8_t* blk, int64_t chunks, __m512(&sum)[1][2]) {
+        q8_block_sums<1>(d, t, g, c0, blk, chunks, sum);
+      },
+      [&](int64_t g, __m512 dot) {
+        return _mm512_sub_ps(dot, _mm512_set1_ps(d.group_corr[t * d.groups + g]));
+      });
 }
 
 // ---- int8 weights against int8 x on AVX512-VNNI (Int8 activations mode, prefill) ------------

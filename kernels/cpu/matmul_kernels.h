@@ -535,11 +535,14 @@ bool digitize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t group
   return true;
 }
 
-// out[r][c] = x row t + r . W block row c over scale group g's `chunks` chunks, which start at
-// chunk c0 of the row and at blk in the block (as packed_tile512, in integers).
+// x rows t..t+R-1 against one W block over scale group g's `chunks` chunks, which start at chunk
+// c0 of the row and at blk in the block (as packed_tile512, in integers): sum[r][0] holds 8
+// partial sums of W row 0 (lanes 0-7) and row 1 (lanes 8-15), sum[r][1] of rows 2 and 3, in units
+// of the row's fixed-point step (DigitsX::scale).
 template <int R>
-inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
-                             int64_t chunks, bool prefetch, float (&out)[R][kPackRows]) {
+[[gnu::always_inline]] inline void vnni_block_sums(const DigitsX& d, int64_t t, int64_t g,
+                                                   int64_t c0, const int8_t* blk, int64_t chunks,
+                                                   bool prefetch, __m512 (&sum)[R][2]) {
   constexpr int64_t E = kPackBytes;  // int8 elements per chunk row
   const int64_t K = d.k;
   // One x row: two accumulator sets, alternating between chunks (12 independent chains).
@@ -583,26 +586,48 @@ inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0,
       chunk.template operator()<U - 1>(i + 1);
     }
   for (; i < chunks; ++i) chunk.template operator()<0>(i);
-  for (int r = 0; r < R; ++r) {
-    __m256 rows[kPackRows];
+  for (int r = 0; r < R; ++r)
     for (int p = 0; p < 2; ++p) {
       __m512i a[3];
       for (int j = 0; j < 3; ++j) {
         a[j] = acc[0][r][j][p];
         if constexpr (U == 2) a[j] = _mm512_add_epi32(a[j], acc[1][r][j][p]);
       }
-      const __m512 f =
-          _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[2]), _mm512_set1_ps(65536.0f),
-                          _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[1]), _mm512_set1_ps(256.0f),
-                                          _mm512_cvtepi32_ps(a[0])));
-      rows[2 * p] = _mm512_castps512_ps256(f);
-      rows[2 * p + 1] = _mm512_extractf32x8_ps(f, 1);
+      sum[r][p] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[2]), _mm512_set1_ps(65536.0f),
+                                  _mm512_fmadd_ps(_mm512_cvtepi32_ps(a[1]), _mm512_set1_ps(256.0f),
+                                                  _mm512_cvtepi32_ps(a[0])));
     }
+}
+
+// out[r][c] = x row t + r . W block row c over scale group g (vnni_block_sums' arguments).
+template <int R>
+inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0, const int8_t* blk,
+                             int64_t chunks, bool prefetch, float (&out)[R][kPackRows]) {
+  __m512 sum[R][2];
+  vnni_block_sums<R>(d, t, g, c0, blk, chunks, prefetch, sum);
+  for (int r = 0; r < R; ++r) {
+    const __m256 rows[kPackRows] = {
+        _mm512_castps512_ps256(sum[r][0]), _mm512_extractf32x8_ps(sum[r][0], 1),
+        _mm512_castps512_ps256(sum[r][1]), _mm512_extractf32x8_ps(sum[r][1], 1)};
     alignas(16) float sums[kPackRows];
     _mm_store_ps(sums, _mm_mul_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
                                   _mm_set1_ps(d.scale[t + r])));
     for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
   }
+}
+
+// Decode with one x row t (as d's digits): y[t, n] (=, or += when accumulate) for the rows n of a
+// packed int8 w from n0, 16 at a time while they fit below n1 (packed_rows16); returns the first
+// row not done.
+inline int64_t vnni_rows16(const DigitsX& d, int64_t t, const WeightMatrix& w, int64_t n0,
+                           int64_t n1, float* y, bool accumulate, bool prefetch) {
+  const __m512 scale = _mm512_set1_ps(d.scale[t]);
+  return packed_rows16(
+      w, t, n0, n1, y, accumulate,
+      [&](int64_t g, int64_t c0, const int8_t* blk, int64_t chunks, __m512(&sum)[1][2]) {
+        vnni_block_sums<1>(d, t, g, c0, blk, chunks, prefetch, sum);
+      },
+      [&](int64_t, __m512 dot) { return _mm512_mul_ps(dot, scale); });
 }
 
 #endif
@@ -621,8 +646,12 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   const int64_t groups = w.scale_groups();
   const int64_t group_chunks = K / groups / E;
 #if MOESCOPE_SIMD_AVX512
-  if constexpr (std::is_same_v<P, ChunkI8>)
+  // One x row over int8 weights on AVX512-VNNI: 16 W rows per step, the rest (fewer than 16 at
+  // the end of this share) as below.
+  if constexpr (std::is_same_v<P, ChunkI8>) {
     if (quant && t1 - t0 == 1) n0 = q8_rows16(*quant, t0, w, n0, n1, y, accumulate);
+    if (digits && t1 - t0 == 1) n0 = vnni_rows16(*digits, t0, w, n0, n1, y, accumulate, true);
+  }
 #endif
   for (int64_t n = n0; n < n1; n += kPackRows) {
     const typename P::L::elem* blk = q + n * K;  // a block takes the bytes of its rows
