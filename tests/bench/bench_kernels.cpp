@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <random>
 #include <vector>
@@ -168,22 +169,33 @@ BENCHMARK(BM_DecodeStream<DType::F32>)->Apply(stream_args<DType::F32>);
 BENCHMARK(BM_DecodeStream<DType::BF16>)->Apply(stream_args<DType::BF16>);
 BENCHMARK(BM_DecodeStream<DType::I8>)->Apply(stream_args<DType::I8>);
 
+// Fills each vector with values uniform in [-1, 1) from seed.
+void fill_unit(uint32_t seed, std::initializer_list<std::vector<float>*> vectors) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  for (std::vector<float>* a : vectors)
+    for (float& x : *a) x = unit(rng);
+}
+
+// Grok-1's attention (soft-cap 30) for hq query heads on hkv KV heads of head dim dh.
+AttentionParams softcapped(int64_t hq, int64_t hkv, int64_t dh, float logit_multiplier) {
+  AttentionParams p;
+  p.n_q_heads = hq;
+  p.n_kv_heads = hkv;
+  p.head_dim = dh;
+  p.logit_multiplier = logit_multiplier;
+  p.softcap = 30.0f;
+  return p;
+}
+
 // One decode step of attention (T = 1) over S cached keys with Grok-1's soft-cap, 8 query heads
 // on 2 KV heads of head dim Dh (tiny-grok1's shape at Dh = 32). state.range: S, Dh, threads.
 void BM_AttentionDecode(benchmark::State& state) {
   const int64_t s = state.range(0), dh = state.range(1), hq = 8, hkv = 2;
   ThreadPool pool(int(state.range(2)));
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
   std::vector<float> q(size_t(hq * dh)), k(size_t(s * hkv * dh)), v(k.size()), o(q.size());
-  for (auto* a : {&q, &k, &v})
-    for (float& x : *a) x = unit(rng);
-  AttentionParams p;
-  p.n_q_heads = hq;
-  p.n_kv_heads = hkv;
-  p.head_dim = dh;
-  p.logit_multiplier = 0.08838834764831845f;
-  p.softcap = 30.0f;
+  fill_unit(3, {&q, &k, &v});
+  const AttentionParams p = softcapped(hq, hkv, dh, 0.08838834764831845f);
   for (auto _ : state) {
     attention(q.data(), k.data(), v.data(), nullptr, 1, s - 1, p, o.data(), nullptr, &pool);
     benchmark::DoNotOptimize(o.data());
@@ -208,17 +220,9 @@ BENCHMARK(BM_AttentionDecode)
 void BM_AttentionPrefill(benchmark::State& state) {
   const int64_t t = state.range(0), hq = state.range(1), hkv = state.range(2), dh = state.range(3);
   ThreadPool pool(int(state.range(4)));
-  std::mt19937 rng(4);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
   std::vector<float> q(size_t(t * hq * dh)), k(size_t(t * hkv * dh)), v(k.size()), o(q.size());
-  for (auto* a : {&q, &k, &v})
-    for (float& x : *a) x = unit(rng);
-  AttentionParams p;
-  p.n_q_heads = hq;
-  p.n_kv_heads = hkv;
-  p.head_dim = dh;
-  p.logit_multiplier = 1.0f / std::sqrt(float(dh));
-  p.softcap = 30.0f;
+  fill_unit(4, {&q, &k, &v});
+  const AttentionParams p = softcapped(hq, hkv, dh, 1.0f / std::sqrt(float(dh)));
   for (auto _ : state) {
     attention(q.data(), k.data(), v.data(), nullptr, t, 0, p, o.data(), nullptr, &pool);
     benchmark::DoNotOptimize(o.data());
