@@ -5,6 +5,7 @@
 
 #include "engine/parallel/communicator.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/core/error.h"
@@ -58,6 +59,10 @@ static OpCost mm(const kernels::WeightMatrix& w, int64_t t) {
 
 namespace {
 
+// Elements of the weighted sum into the output that a thread takes at the least (moe.combine):
+// fewer, and starting a loop costs more than it saves.
+constexpr int64_t kCombineMinElements = 32768;
+
 template <typename T>
 T* sized(std::vector<T>& v, int64_t n) {
   if (v.size() < size_t(n)) v.resize(size_t(n));
@@ -66,9 +71,9 @@ T* sized(std::vector<T>& v, int64_t n) {
 
 // residual += branch, or the Grok post-branch norm of the branch added to the residual.
 void add_branch(const float* branch, const float* post_norm, float eps, int64_t t, int64_t d,
-                float* residual) {
+                float* residual, k::ThreadPool* pool) {
   if (post_norm) {
-    k::rmsnorm_add(branch, post_norm, eps, t, d, residual);
+    k::rmsnorm_add(branch, post_norm, eps, t, d, residual, pool);
   } else {
     for (int64_t i = 0; i < t * d; ++i) residual[i] += branch[i];
   }
@@ -162,7 +167,7 @@ void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
   float* x = sized(ws_.x, T * D);
   {
     OpScope op(tracer, site::attn_norm, layer, -1, 4 * (2 * T * D + D), 4 * T * D);
-    k::rmsnorm(ws_.h.data(), w.norm_pre_attn, c.rms_eps, T, D, x);
+    k::rmsnorm(ws_.h.data(), w.norm_pre_attn, c.rms_eps, T, D, x, &pool_);
   }
 
   // Keys and values go straight into their cache rows; RoPE is applied in place there.
@@ -210,7 +215,7 @@ void Model::attention_block(int64_t l, int64_t T, int64_t p0, KvCache& cache,
   all_reduce(branch, T * D, tracer, layer);  // tensor parallel: the sum of the ranks' heads
   {
     OpScope op(tracer, site::attn_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
-    add_branch(branch, w.norm_post_attn, c.rms_eps, T, D, ws_.h.data());
+    add_branch(branch, w.norm_post_attn, c.rms_eps, T, D, ws_.h.data(), &pool_);
   }
 }
 
@@ -223,7 +228,7 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   float* x = sized(ws_.x, T * D);
   {
     OpScope op(tracer, site::moe_norm, layer, -1, 4 * (2 * T * D + D), 4 * T * D);
-    k::rmsnorm(ws_.h.data(), w.norm_pre_moe, c.rms_eps, T, D, x);
+    k::rmsnorm(ws_.h.data(), w.norm_pre_moe, c.rms_eps, T, D, x, &pool_);
   }
 
   // Router: f32 logits over all experts, (soft-cap,) softmax, top-k.
@@ -305,13 +310,20 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
       }
       const int64_t n = int64_t(lane.rows.size());
       OpScope op(tracer, site::moe_combine, layer, int32_t(lane.expert), 4 * 3 * n * D, 2 * n * D);
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t i = lane.rows[size_t(r)];
-        const float gate = gates[i];
-        float* dst = out + (i / K) * D;
-        const float* src = lane.in.data() + r * D;
-        for (int64_t d = 0; d < D; ++d) dst[d] += gate * src[d];
-      }
+      // A lane holds each token once, so its rows write distinct output rows: shared out when
+      // there are enough of them (prefill).
+      pool_.parallel_for(
+          n,
+          [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) {
+              const int64_t i = lane.rows[size_t(r)];
+              const float gate = gates[i];
+              float* dst = out + (i / K) * D;
+              const float* src = lane.in.data() + r * D;
+              for (int64_t d = 0; d < D; ++d) dst[d] += gate * src[d];
+            }
+          },
+          std::max<int64_t>(1, kCombineMinElements / D));
     }
   }
 
@@ -329,7 +341,7 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
     {
       OpCost cost = elementwise_cost(T * Fs, 2, 1, 10);
       OpScope op(tracer, site::shared_act, layer, -1, cost.bytes, cost.flops);
-      k::gated_activation(g, u, T * Fs, c.shared_act, g);
+      k::gated_activation(g, u, T * Fs, c.shared_act, g, &pool_);
     }
     float* mlp = sized(ws_.shared, T * D);
     {
@@ -342,7 +354,7 @@ void Model::moe_block(int64_t l, int64_t T, int64_t p0, trace::Tracer* tracer) {
   }
   all_reduce(out, T * D, tracer, layer);  // tensor parallel: the sum of the ranks' FFN columns
   OpScope op(tracer, site::moe_post, layer, -1, 4 * (3 * T * D + D), 5 * T * D);
-  add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data());
+  add_branch(out, w.norm_post_moe, c.rms_eps, T, D, ws_.h.data(), &pool_);
 }
 
 void Model::expert_ffn(int64_t l, int64_t e, float* in, int64_t n, trace::Tracer* tracer,
@@ -366,7 +378,7 @@ void Model::expert_ffn(int64_t l, int64_t e, float* in, int64_t n, trace::Tracer
   {
     OpCost cost = elementwise_cost(n * F, 2, 1, 10);
     OpScope op(tracer, site::expert_act, layer, expert, cost.bytes, cost.flops, deferred, stream);
-    k::gated_activation(g, u, n * F, c.expert_act, g);
+    k::gated_activation(g, u, n * F, c.expert_act, g, pool);
   }
   OpCost cost = mm(xw.down, n);
   OpScope op(tracer, site::expert_down, layer, expert, cost.bytes, cost.flops, deferred, stream);
@@ -453,7 +465,7 @@ void Model::output(int64_t T, bool all_logits, float* logits, trace::Tracer* tra
   float* y = sized(ws_.x, rows * D);
   {
     OpScope op(tracer, site::out_norm, -1, -1, 4 * (2 * rows * D + D), 4 * rows * D);
-    k::rmsnorm(h, weights_->final_norm, c.rms_eps, rows, D, y);
+    k::rmsnorm(h, weights_->final_norm, c.rms_eps, rows, D, y, &pool_);
   }
   OpCost cost = mm(weights_->lm_head, rows);
   OpScope op(tracer, site::out_head, -1, -1, cost.bytes, cost.flops + 2 * rows * V);

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/thread_pool.h"
+
 namespace moescope::kernels {
 
 enum class Activation : uint8_t { GeluTanh, GeluErf, Silu };
@@ -15,7 +17,9 @@ float gelu_tanh(float x);
 float gelu_erf(float x);
 float silu(float x);
 
-// out[i] = act(gate[i]) * up[i] for i in [0, n). out may alias gate or up.
-void gated_activation(const float* gate, const float* up, int64_t n, Activation act, float* out);
+// out[i] = act(gate[i]) * up[i] for i in [0, n). out may alias gate or up. With a pool, long
+// arrays are shared out in runs of whole vectors (the result does not depend on the split).
+void gated_activation(const float* gate, const float* up, int64_t n, Activation act, float* out,
+                      ThreadPool* pool = nullptr);
 
 }  // namespace moescope::kernels

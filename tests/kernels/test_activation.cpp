@@ -109,5 +109,28 @@ TEST(GatedActivation, MatchesReferenceAndAliases) {
   EXPECT_STREQ(activation_name(Activation::Silu), "silu");
 }
 
+// Shared out over a pool, gated_activation gives exactly what one thread gives, in place too:
+// the pool's shares are whole vectors, so no element falls to the scalar tail on one split and
+// to the vector code on another. n = 2^16 + 5 takes the pool (at least 2 x 16384 elements) and
+// ends in a ragged tail.
+TEST(GatedActivation, PoolGivesTheSameElements) {
+  const int64_t n = 65541;
+  const std::vector<float> gate = test::random_floats(size_t(n), 80, -8.0f, 8.0f);
+  const std::vector<float> up = test::random_floats(size_t(n), 81, -3.0f, 3.0f);
+  for (Activation act : {Activation::GeluTanh, Activation::GeluErf, Activation::Silu}) {
+    std::vector<float> want(static_cast<size_t>(n));
+    gated_activation(gate.data(), up.data(), n, act, want.data());
+    for (int threads : {2, 3}) {
+      SCOPED_TRACE(testing::Message() << activation_name(act) << ", " << threads << " threads");
+      ThreadPool pool(threads);
+      std::vector<float> got(static_cast<size_t>(n)), in_place = gate;
+      gated_activation(gate.data(), up.data(), n, act, got.data(), &pool);
+      gated_activation(in_place.data(), up.data(), n, act, in_place.data(), &pool);
+      EXPECT_EQ(got, want);
+      EXPECT_EQ(in_place, want);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace moescope::kernels

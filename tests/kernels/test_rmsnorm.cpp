@@ -71,7 +71,11 @@ TEST(RmsNormAdd, MatchesReference) {
 TEST(RmsNorm, HandComputed) {
   const float x1[2] = {3, 4}, w1[2] = {1, 2};
   float y[2];
-  for (auto* fn : {&rmsnorm, &ref::rmsnorm_ref}) {
+  using Norm = void (*)(const float*, const float*, float, int64_t, int64_t, float*);
+  const Norm fast = [](const float* x, const float* w, float eps, int64_t t, int64_t d, float* y) {
+    rmsnorm(x, w, eps, t, d, y);
+  };
+  for (Norm fn : {fast, Norm(&ref::rmsnorm_ref)}) {
     fn(x1, w1, 0.0f, 1, 2, y);
     EXPECT_NEAR(y[0], 3.0 / std::sqrt(12.5), 1e-6);
     EXPECT_NEAR(y[1], 8.0 / std::sqrt(12.5), 1e-6);
@@ -83,6 +87,27 @@ TEST(RmsNorm, HandComputed) {
   rmsnorm_add(x1, w1, 0.0f, 1, 2, h);
   EXPECT_NEAR(h[0], 10 + 3.0 / std::sqrt(12.5), 1e-5);
   EXPECT_NEAR(h[1], 20 + 8.0 / std::sqrt(12.5), 1e-5);
+}
+
+// Shared out over a pool (many rows), both norms give each row exactly what one thread gives it:
+// a row's arithmetic does not depend on the split.
+TEST(RmsNorm, PoolGivesTheSameRows) {
+  const int64_t t = 67, d = 1024;  // 67 rows: uneven shares on 2 and 3 threads
+  const std::vector<float> x = test::random_floats(size_t(t * d), 70, -4.0f, 4.0f);
+  const std::vector<float> w = test::random_floats(size_t(d), 71, 0.5f, 1.5f);
+  const std::vector<float> h0 = test::random_floats(x.size(), 72, -1.0f, 1.0f);
+  std::vector<float> want(x.size()), want_add = h0;
+  rmsnorm(x.data(), w.data(), 1e-5f, t, d, want.data());
+  rmsnorm_add(x.data(), w.data(), 1e-5f, t, d, want_add.data());
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(testing::Message() << threads << " threads");
+    ThreadPool pool(threads);
+    std::vector<float> got(x.size()), got_add = h0;
+    rmsnorm(x.data(), w.data(), 1e-5f, t, d, got.data(), &pool);
+    rmsnorm_add(x.data(), w.data(), 1e-5f, t, d, got_add.data(), &pool);
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(got_add, want_add);
+  }
 }
 
 }  // namespace
