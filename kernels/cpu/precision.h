@@ -13,8 +13,8 @@
 //         for decode) quantise x to int8 per block of up to kInt8XBlock columns inside the
 //         weights' scale groups (symmetric: step max|x| / 127, round to nearest even) and multiply
 //         with AVX512-VNNI integer dot products, one instruction per 64 products, as
-//         ik_llama.cpp's q8_0 path does: 1.4-1.5x the exact decode where the weights sit in
-//         cache (tinyA), 1.6-1.7x the Bf16 mode's prefill (tinyC). Each x then carries up to half a
+//         ik_llama.cpp's q8_0 path does: 1.6-1.8x the exact decode where the weights sit in
+//         cache (tinyA), 1.6x the Bf16 mode's prefill (tinyC). Each x then carries up to half a
 //         step, 1/254 of its block's largest magnitude: the int8 tolerance of the tests, not the
 //         bf16 one. Other prefill matmuls of BF16 and I8 weights are the Bf16 mode's; the AMX
 //         path, where present, keeps the prefill (exact). Needs the avx512 level (with VNNI).
