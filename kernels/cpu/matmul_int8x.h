@@ -189,11 +189,8 @@ inline void packed_tile_q8(const QuantX& d, int64_t t, int64_t g, int64_t c0, co
   __m512 sum[R][2];
   q8_block_sums<R>(d, t, g, c0, blk, chunks, sum);
   for (int r = 0; r < R; ++r) {
-    const __m256 rows[kPackRows] = {
-        _mm512_castps512_ps256(sum[r][0]), _mm512_extractf32x8_ps(sum[r][0], 1),
-        _mm512_castps512_ps256(sum[r][1]), _mm512_extractf32x8_ps(sum[r][1], 1)};
     alignas(16) float sums[kPackRows];
-    _mm_store_ps(sums, _mm_sub_ps(simd::hsum4(rows[0], rows[1], rows[2], rows[3]),
+    _mm_store_ps(sums, _mm_sub_ps(block_row_sums(sum[r]),
                                   _mm_set1_ps(d.group_corr[(t + r) * d.groups + g])));
     for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
   }

@@ -3,8 +3,9 @@
 // out of the kernel as two vectors of 8 partial sums per W row pair, and the horizontal sums,
 // the per-row correction, the weights' scales and the store of four blocks' rows take a few
 // vector instructions per 16 rows instead of a horizontal sum and scalar work per row. At
-// K = 256 that per-row epilogue was a third of a cache-resident decode matmul. Included by
-// instruction-set variants only (matmul_variants.h).
+// K = 256 that per-row epilogue was a third of a cache-resident decode matmul (block_row_sums
+// is what the tiles of one block still do: two x rows, or the last rows of a thread's share).
+// Included by instruction-set variants only (matmul_variants.h).
 //
 // Shape legend: K input features, N output features (rows of W), G scale groups per W row.
 #pragma once
@@ -23,6 +24,13 @@ namespace moescope::kernels::MOESCOPE_KERNELS_VARIANT {
 
 #if MOESCOPE_SIMD_AVX512
 namespace {
+
+// The 4 row sums of one block's sums (sum[0]: rows 0 and 1, sum[1]: rows 2 and 3, 8 partial sums
+// each): the per-tile epilogue of packed_tile_q8 and packed_tile_vnni.
+inline __m128 block_row_sums(const __m512 (&sum)[2]) {
+  return simd::hsum4(_mm512_castps512_ps256(sum[0]), _mm512_extractf32x8_ps(sum[0], 1),
+                     _mm512_castps512_ps256(sum[1]), _mm512_extractf32x8_ps(sum[1], 1));
+}
 
 // W rows per step of packed_rows16: four blocks, one row per lane.
 constexpr int64_t kRows16 = 4 * kPackRows;
