@@ -67,6 +67,20 @@ double read_gbps(const uint64_t* a, int64_t n, int threads) {
   return best;
 }
 
+// The read benchmark's input: array_mb MiB of ones on huge pages, as the weights are
+// (weight_arena.h), written once with non-zero values so every page is really mapped before timing.
+struct ReadArray {
+  WeightArena arena;
+  int64_t words;
+  const uint64_t* a;
+  explicit ReadArray(int64_t array_mb) : words(array_mb << 17) {
+    auto* p = static_cast<uint64_t*>(arena.take(size_t(words) * sizeof(uint64_t)));
+    std::fill(p, p + words, uint64_t(1));
+    a = p;
+  }
+  double gbps(int threads) const { return read_gbps(a, words, threads); }
+};
+
 double gemm_gflops(int threads, int64_t T, int64_t K, int64_t N, kernels::DType dtype) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -111,6 +125,10 @@ double gemm_gflops(int threads, int64_t T, int64_t K, int64_t N, kernels::DType 
 
 }  // namespace
 
+double measure_read_gbps(int threads, int64_t array_mb) {
+  return ReadArray(array_mb).gbps(threads);
+}
+
 int bench_ceilings(Args& args) {
   const int threads = thread_option(args);
   const int64_t array_mb = args.integer("array-mb", 1024);
@@ -122,14 +140,9 @@ int bench_ceilings(Args& args) {
   inspectors::MachineCeilings c;
   c.threads = threads;
   {
-    // Written once with non-zero values so every page is really mapped before timing.
-    // On huge pages, as the weights are (weight_arena.h): the ceiling is the best stream.
-    WeightArena arena;
-    const int64_t words = int64_t(array_mb) << 17;
-    auto* a = static_cast<uint64_t*>(arena.take(size_t(words) * sizeof(uint64_t)));
-    std::fill(a, a + words, uint64_t(1));
-    c.read_gbps_one_thread = read_gbps(a, words, 1);
-    c.read_gbps = threads > 1 ? read_gbps(a, words, threads) : c.read_gbps_one_thread;
+    const ReadArray array(array_mb);
+    c.read_gbps_one_thread = array.gbps(1);
+    c.read_gbps = threads > 1 ? array.gbps(threads) : c.read_gbps_one_thread;
   }
   c.gemm_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::F32);
   c.gemm_bf16_gflops = gemm_gflops(threads, c.gemm_t, c.gemm_k, c.gemm_n, kernels::DType::BF16);

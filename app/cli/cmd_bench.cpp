@@ -156,7 +156,10 @@ int cmd_bench(Args& args) {
   const bool no_breakdown = args.flag("no-breakdown");
   const int64_t top = args.integer("top", 8);
   const std::optional<std::string> ceilings_file = args.value("ceilings-file");
+  const bool measure_read = args.flag("measure-read");
+  const int64_t array_mb = args.integer("array-mb", 512);
   args.done();
+  if (array_mb < 16) throw UsageError("--array-mb must be >= 16");
   if (P < 1 || G < 0 || repeat < 1)
     throw UsageError("--prompt-tokens must be >= 1, --gen-tokens >= 0, --repeat >= 1");
   if (preset && model_dir) throw UsageError("--preset and --model exclude each other");
@@ -238,8 +241,10 @@ int cmd_bench(Args& args) {
   const auto ceil = ceilings(ceilings_file);
   const std::optional<Peaks> peak =
       ceil ? std::optional<Peaks>(peaks_for(*ceil, threads, s.dtype)) : std::nullopt;
-  const int64_t rss = peak_rss_bytes();
+  const int64_t rss = peak_rss_bytes();  // before the read probe's array
   const int64_t weight_bytes = int64_t(s.weights->matrix_bytes + s.weights->owned_bytes);
+  // The read bandwidth of these minutes, with this run's threads (0: not measured).
+  const double read_now = measure_read && G > 0 ? measure_read_gbps(threads, array_mb) : 0.0;
 
   if (as_json) {
     nlohmann::json prefill_j = {{"tokens_per_s", to_json(pf)},
@@ -253,6 +258,10 @@ int cmd_bench(Args& args) {
       prefill_j["fraction_of_peak"] = achieved_gflops / peak->gemm_gflops;
       decode_j["read_gbps"] = peak->read_gbps;
       decode_j["fraction_of_read"] = achieved_gbps / peak->read_gbps;
+    }
+    if (read_now > 0) {
+      decode_j["read_gbps_after"] = read_now;
+      decode_j["fraction_of_read_after"] = achieved_gbps / read_now;
     }
     nlohmann::json j = {{"model", s.label},
                         {"preset", preset.has_value()},
@@ -299,6 +308,10 @@ int cmd_bench(Args& args) {
       std::printf(" = %.0f%% of the measured read bandwidth %.1f GB/s",
                   100 * achieved_gbps / peak->read_gbps, peak->read_gbps);
     std::printf("\n");
+    if (read_now > 0)
+      std::printf(
+          "  read bandwidth measured just after, %d thread%s: %.1f GB/s -> decode at %.0f%%\n",
+          threads, threads == 1 ? "" : "s", read_now, 100 * achieved_gbps / read_now);
   }
   if (!peak)
     std::printf("  (no ceilings stored: run moescope bench --ceilings)\n");

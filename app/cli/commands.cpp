@@ -129,6 +129,10 @@ const Command kCommands[] = {
      "                     (default: ~/.local/share/moescope/ceilings.json, or under\n"
      "                     $XDG_DATA_HOME)\n"
      "  --array-mb N       the read benchmark's array size (default 1024)\n"
+     "  --measure-read     after the runs, measure the read bandwidth with --threads threads\n"
+     "                     (--array-mb, default 512 here) and compare decode with it: a shared\n"
+     "                     host's bandwidth moves from minute to minute (its array is not\n"
+     "                     counted in peak RSS)\n"
      "  --trace-overhead   instead, time generation untraced, recording tokens only, routing +\n"
      "                     ops, and + attention (prompt 64, 128 generated tokens by default) and\n"
      "                     print the slowdown and trace bytes per token of each\n",

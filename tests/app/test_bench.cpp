@@ -102,6 +102,29 @@ TEST(Bench, Int8AndTextOutput) {
     EXPECT_NE(r.out.find(s), std::string::npos) << s << " missing from:\n" << r.out;
 }
 
+// --measure-read: the read bandwidth measured after the runs, decode's fraction of it, and the
+// probe's array (256 MiB here) left out of peak RSS (tinyA's run alone stays near 40 MiB).
+TEST(Bench, MeasureReadComparesDecodeWithTheBandwidthOfTheseMinutes) {
+  CliRun r =
+      quick_bench("int8", {"--json", "--no-breakdown", "--measure-read", "--array-mb", "256"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const double read = j["decode"]["read_gbps_after"];
+  EXPECT_GT(read, 0.1);
+  EXPECT_LT(read, 1e4);
+  EXPECT_NEAR(j["decode"]["fraction_of_read_after"].get<double>(),
+              j["decode"]["achieved_gbps"].get<double>() / read, 1e-12);
+  EXPECT_LT(j["peak_rss_bytes"].get<int64_t>(), int64_t(200) << 20);
+
+  CliRun text = quick_bench("int8", {"--no-breakdown", "--measure-read", "--array-mb", "16"});
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find("read bandwidth measured just after, 1 thread:"), std::string::npos)
+      << text.out;
+  CliRun small = quick_bench("int8", {"--measure-read", "--array-mb", "8"});
+  EXPECT_EQ(small.rc, 2);
+  EXPECT_NE(small.err.find("--array-mb"), std::string::npos) << small.err;
+}
+
 TEST(Bench, BadOptionsExit2NamingTheOption) {
   CliRun preset = moescope({"bench", "--preset", "tinyD"});
   EXPECT_EQ(preset.rc, 2);
