@@ -13,7 +13,8 @@
 //   the per-group partial dot products. Memory-bound on the weight bytes. Packed weights
 //   (WeightLayout::Packed4, weight_packing.h) stream a block of four rows sequentially, one
 //   32-byte chunk per row at a time; bf16 chunks are split into their even and odd elements with
-//   one shift or mask each, against x reordered to match (permute_x_bf16).
+//   one shift or mask each, against x reordered to match (permute_x_bf16), two rows per 512-bit
+//   vector with AVX-512 (packed_tile_bf16x16).
 //   With AVX512-VNNI, packed int8 weights are multiplied as integers, against x in 24-bit fixed
 //   point (packed_tile_vnni), or, in the Int8 activations mode (precision.h), against x
 //   quantised to int8 per block (packed_tile_q8).
@@ -241,7 +242,8 @@ void matmul_direct(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
 // 4 KiB pages once, but measured again with the weights on huge pages (weight_arena.h) and on
 // 4 KiB pages alike, every one of them was slower than none (2026-12-07, Zen 4, 24 DRAM-resident
 // 2816 x 1024 matrices, 1 thread, medians of 16-30 interleaved rounds: avx512 bf16 26.2 GB/s
-// without against 21.3 with; avx2 bf16 25.2 / 22.3, int8 16.8 / 15.4; f32 equal).
+// without against 21.3 with, when bf16 on AVX-512 still took this loop; avx2 bf16 25.2 / 22.3,
+// int8 16.8 / 15.4; f32 equal).
 struct ChunkF32 {
   using L = simd::LoadF32;
   [[maybe_unused]] static constexpr int V = 1;
@@ -447,6 +449,62 @@ inline void packed_tile512(const float* x, int64_t ldx, const typename P::L::ele
     alignas(16) float sums[C];
     _mm_store_ps(sums, simd::hsum4(a[0], a[1], a[2], a[3]));
     for (int c = 0; c < C; ++c) out[r][c] = sums[c];
+  }
+}
+
+// packed_tile for bf16 chunks with 16-lane vectors: one 64-byte load holds rows 0 and 1 of a
+// chunk (rows 2 and 3 the next), 16 bf16 each; shifting gives the rows' even elements as f32
+// (lanes 0-7 row 0, 8-15 row 1), masking the odd ones, against x's 8 evens and 8 odds (x is
+// permuted as for packed_tile) broadcast to both halves: half packed_tile's instructions per
+// byte. Decode from the caches is bound by them (the default model, bf16, one thread: ~3650
+// against ~3200 tok/s; tinyA bf16 ~4580 against ~4035, interleaved); from DRAM it made no
+// difference that the noise let show (tinyC bf16).
+template <int R>
+inline void packed_tile_bf16x16(const float* x, int64_t ldx, const uint16_t* blk, int64_t chunks,
+                                float (&out)[R][kPackRows]) {
+  constexpr int64_t E = kPackBytes / 2;  // bf16 elements per chunk row
+  const __m512i high = _mm512_set1_epi32(int(0xffff0000u));
+  // [x row][rows 0-1 | 2-3][evens | odds]: 4R independent FMA chains; one x row alternates two
+  // sets between chunks (8 chains).
+  constexpr int U = R == 1 ? 2 : 1;
+  __m512 acc[U][R][2][2];
+  for (int u = 0; u < U; ++u)
+    for (int r = 0; r < R; ++r)
+      for (int p = 0; p < 2; ++p) acc[u][r][p][0] = acc[u][r][p][1] = _mm512_setzero_ps();
+  auto chunk = [&]<int u>(int64_t i) {
+    const uint16_t* b = blk + i * kPackRows * E;
+    __m512 xe[R], xo[R];
+    for (int r = 0; r < R; ++r) {
+      xe[r] = _mm512_broadcast_f32x8(_mm256_loadu_ps(x + r * ldx + i * E));
+      xo[r] = _mm512_broadcast_f32x8(_mm256_loadu_ps(x + r * ldx + i * E + 8));
+    }
+    for (int p = 0; p < 2; ++p) {
+      const __m512i w = _mm512_loadu_si512(b + 2 * p * E);
+      const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+      const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(w, high));
+      for (int r = 0; r < R; ++r) {
+        acc[u][r][p][0] = _mm512_fmadd_ps(xe[r], even, acc[u][r][p][0]);
+        acc[u][r][p][1] = _mm512_fmadd_ps(xo[r], odd, acc[u][r][p][1]);
+      }
+    }
+  };
+  int64_t i = 0;
+  if constexpr (U == 2)
+    for (; i + 2 <= chunks; i += 2) {
+      chunk.template operator()<0>(i);
+      chunk.template operator()<U - 1>(i + 1);
+    }
+  for (; i < chunks; ++i) chunk.template operator()<0>(i);
+  for (int r = 0; r < R; ++r) {
+    __m512 sum[2];
+    for (int p = 0; p < 2; ++p) {
+      sum[p] = _mm512_add_ps(acc[0][r][p][0], acc[0][r][p][1]);
+      if constexpr (U == 2)
+        sum[p] = _mm512_add_ps(sum[p], _mm512_add_ps(acc[1][r][p][0], acc[1][r][p][1]));
+    }
+    alignas(16) float sums[kPackRows];
+    _mm_store_ps(sums, block_row_sums(sum));
+    for (int c = 0; c < int(kPackRows); ++c) out[r][c] = sums[c];
   }
 }
 #endif
@@ -673,6 +731,11 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
               if constexpr (kWideChunks<P>) {
                 packed_tile512<P, R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E, group_chunks,
                                      first, part);
+                return;
+              }
+              if constexpr (std::is_same_v<P, ChunkBF16>) {
+                packed_tile_bf16x16<R>(x + t * K + c0 * E, K, blk + c0 * kPackRows * E,
+                                       group_chunks, part);
                 return;
               }
 #endif
