@@ -452,6 +452,20 @@ inline void packed_tile512(const float* x, int64_t ldx, const typename P::L::ele
   }
 }
 
+// chunk.operator()<u>(i) for the chunks i in [0, chunks), u alternating between the two
+// accumulator sets when U == 2 (always 0 when U == 1). u is a template argument: accumulators
+// indexed at run time would live in memory, not registers.
+template <int U, class Chunk>
+[[gnu::always_inline]] inline void alternate_chunks(int64_t chunks, Chunk& chunk) {
+  int64_t i = 0;
+  if constexpr (U == 2)
+    for (; i + 2 <= chunks; i += 2) {
+      chunk.template operator()<0>(i);
+      chunk.template operator()<1>(i + 1);
+    }
+  for (; i < chunks; ++i) chunk.template operator()<0>(i);
+}
+
 // packed_tile for bf16 chunks with 16-lane vectors: one 64-byte load holds rows 0 and 1 of a
 // chunk (rows 2 and 3 the next), 16 bf16 each; shifting gives the rows' even elements as f32
 // (lanes 0-7 row 0, 8-15 row 1), masking the odd ones, against x's 8 evens and 8 odds (x is
@@ -488,13 +502,7 @@ inline void packed_tile_bf16x16(const float* x, int64_t ldx, const uint16_t* blk
       }
     }
   };
-  int64_t i = 0;
-  if constexpr (U == 2)
-    for (; i + 2 <= chunks; i += 2) {
-      chunk.template operator()<0>(i);
-      chunk.template operator()<U - 1>(i + 1);
-    }
-  for (; i < chunks; ++i) chunk.template operator()<0>(i);
+  alternate_chunks<U>(chunks, chunk);
   for (int r = 0; r < R; ++r) {
     __m512 sum[2];
     for (int p = 0; p < 2; ++p) {
@@ -637,13 +645,7 @@ template <int R>
       }
     }
   };
-  int64_t i = 0;
-  if constexpr (U == 2)
-    for (; i + 2 <= chunks; i += 2) {
-      chunk.template operator()<0>(i);
-      chunk.template operator()<U - 1>(i + 1);
-    }
-  for (; i < chunks; ++i) chunk.template operator()<0>(i);
+  alternate_chunks<U>(chunks, chunk);
   for (int r = 0; r < R; ++r)
     for (int p = 0; p < 2; ++p) {
       __m512i a[3];
