@@ -40,7 +40,7 @@ class WeightArena {
 };
 
 // Advises [data, data + bytes) as transparent huge pages where it covers whole 2 MiB pages
-// (MADV_HUGEPAGE); for buffers the arena does not own, such as a benchmark's array. Returns
+// (MADV_HUGEPAGE): what the arena does to each new block (declared here for its test). Returns
 // whether the advice was taken. Never throws.
 bool advise_huge_pages(void* data, size_t bytes);
 

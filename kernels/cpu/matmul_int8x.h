@@ -32,8 +32,8 @@ namespace {
 struct QuantX {
   const int8_t* q = nullptr;          // [T][K]: round(x / step) in [-127, 127]
   const float* step = nullptr;        // [T][B]: each block's step, max|x| / 127 (0 when all zero)
-  const float* corr = nullptr;        // [T][B]: 128 * step * sum(q), what w + 128 adds to the block
-  const float* group_corr = nullptr;  // [T][G]: corr summed over each scale group's blocks
+  const float* group_corr = nullptr;  // [T][G]: what w + 128 adds over each scale group's blocks,
+                                      // the sum of their 128 * step * sum(q)
   int64_t k = 0, groups = 1;
   int64_t group_blocks = 0;  // blocks per scale group (B = G * group_blocks)
 };
@@ -105,22 +105,23 @@ bool quantize_row(const float* x, int64_t K, int64_t groups, float* step, float*
 // then takes the exact path.
 bool quantize_x(const float* x, int64_t t0, int64_t t1, int64_t K, int64_t groups, QuantX& d) {
   const int64_t group_blocks = x_group_blocks(K, groups), blocks = groups * group_blocks;
-  const size_t floats = size_t(t1) * size_t(2 * blocks + groups) + size_t(t1) * size_t(K) / 4;
+  // step [t1][B], group_corr [t1][G], one row's block corrections [B], then q [t1][K].
+  const size_t floats =
+      size_t(t1) * size_t(blocks + groups) + size_t(blocks) + size_t(t1) * size_t(K) / 4;
   float* step = thread_scratch(ScratchSlot::DigitsX, floats);
-  float* corr = step + t1 * blocks;
-  float* group_corr = corr + t1 * blocks;
-  auto* q = reinterpret_cast<int8_t*>(group_corr + t1 * groups);
-  d = QuantX{q, step, corr, group_corr, K, groups, group_blocks};
+  float* group_corr = step + t1 * blocks;
+  float* corr = group_corr + t1 * groups;
+  auto* q = reinterpret_cast<int8_t*>(corr + blocks);
+  d = QuantX{q, step, group_corr, K, groups, group_blocks};
   for (int64_t t = t0; t < t1; ++t) {
     int8_t* qr = q + t * K;
-    if (!quantize_row(x + t * K, K, groups, step + t * blocks, corr + t * blocks,
-                      [&](int64_t k, __m128i bytes) {
-                        _mm_storeu_si128(reinterpret_cast<__m128i*>(qr + k), bytes);
-                      }))
+    if (!quantize_row(x + t * K, K, groups, step + t * blocks, corr, [&](int64_t k, __m128i bytes) {
+          _mm_storeu_si128(reinterpret_cast<__m128i*>(qr + k), bytes);
+        }))
       return false;
     for (int64_t g = 0; g < groups; ++g) {
       float offset = 0.0f;
-      for (int64_t b = 0; b < group_blocks; ++b) offset += corr[t * blocks + g * group_blocks + b];
+      for (int64_t b = 0; b < group_blocks; ++b) offset += corr[g * group_blocks + b];
       group_corr[t * groups + g] = offset;
     }
   }

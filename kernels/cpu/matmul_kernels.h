@@ -676,12 +676,13 @@ inline void packed_tile_vnni(const DigitsX& d, int64_t t, int64_t g, int64_t c0,
 // packed int8 w from n0, 16 at a time while they fit below n1 (packed_rows16); returns the first
 // row not done.
 inline int64_t vnni_rows16(const DigitsX& d, int64_t t, const WeightMatrix& w, int64_t n0,
-                           int64_t n1, float* y, bool accumulate, bool prefetch) {
+                           int64_t n1, float* y, bool accumulate) {
   const __m512 scale = _mm512_set1_ps(d.scale[t]);
   return packed_rows16(
       w, t, n0, n1, y, accumulate,
       [&](int64_t g, int64_t c0, const int8_t* blk, int64_t chunks, __m512(&sum)[1][2]) {
-        vnni_block_sums<1>(d, t, g, c0, blk, chunks, prefetch, sum);
+        // The one x row is the first to read each block: it prefetches (packed_tile_vnni's rule).
+        vnni_block_sums<1>(d, t, g, c0, blk, chunks, true, sum);
       },
       [&](int64_t, __m512 dot) { return _mm512_mul_ps(dot, scale); });
 }
@@ -706,7 +707,7 @@ void matmul_packed(const float* x, int64_t t0, int64_t t1, const WeightMatrix& w
   // the end of this share) as below.
   if constexpr (std::is_same_v<P, ChunkI8>) {
     if (quant && t1 - t0 == 1) n0 = q8_rows16(*quant, t0, w, n0, n1, y, accumulate);
-    if (digits && t1 - t0 == 1) n0 = vnni_rows16(*digits, t0, w, n0, n1, y, accumulate, true);
+    if (digits && t1 - t0 == 1) n0 = vnni_rows16(*digits, t0, w, n0, n1, y, accumulate);
   }
 #endif
   for (int64_t n = n0; n < n1; n += kPackRows) {
