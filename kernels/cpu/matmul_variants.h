@@ -53,7 +53,8 @@ constexpr int kQ8Rows = 6;  // x rows per register tile
 struct Int8X {
   uint32_t* quads = nullptr;  // [Tp / kQ8Rows][K / 4][kQ8Rows]: 4 int8 of x per word (tile order)
   float* step = nullptr;      // [T][B]: each block's step, max|x| / 127
-  float* corr = nullptr;      // [T][B]: 128 * step * sum(q), what w + 128 adds to the block
+  int32_t* bias = nullptr;    // [T][B]: -128 * sum(q), the block's integer sums' start, which
+                              // takes off what w + 128 adds to them
   int64_t t = 0, k = 0, groups = 1, group_blocks = 0;
 };
 // Whether the path computes w: I8 elements, K and K / G multiples of 32.

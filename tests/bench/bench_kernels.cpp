@@ -2,8 +2,8 @@
 // decode (T = 1) and prefill (T = 64, 128: an expert's share of a 512-token prompt), on 1 and 2
 // threads, on every instruction-set variant this CPU runs (isa.h), and with the avx512 kernels in
 // every activations mode (precision.h: act 0 f32, 1 bf16, 2 int8); decode streaming many
-// matrices from the caches and from DRAM; attention for one decode step over a long cache, and
-// over a whole 512-token prompt.
+// matrices from the caches and from DRAM; prefill through expert matrices from DRAM; attention
+// for one decode step over a long cache, and over a whole 512-token prompt.
 //
 // Build and run: ninja -C build bench_kernels && ./build/tests/bench/bench_kernels
 // (on a busy machine add --benchmark_repetitions=10 and read the _median rows).
@@ -168,6 +168,42 @@ void stream_args(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_DecodeStream<DType::F32>)->Apply(stream_args<DType::F32>);
 BENCHMARK(BM_DecodeStream<DType::BF16>)->Apply(stream_args<DType::BF16>);
 BENCHMARK(BM_DecodeStream<DType::I8>)->Apply(stream_args<DType::I8>);
+
+// Prefill through expert matrices from DRAM, as a 512-token prompt's layer reads them: 16
+// matrices of 5632 x 1024 (tinyC's gate and up projections, 92-369 MB), each against its
+// expert's share of the prompt (T = 128 rows of x), one thread. Unlike BM_Matmul, whose 1 MB
+// matrix stays in the caches, the GEMM's weight panels come from memory here.
+// state.range: the Activations mode.
+template <DType kDtype>
+void BM_PrefillStream(benchmark::State& state) {
+  ScopedActivations activations(Activations(state.range(0)));
+  constexpr int64_t kMatrices = 16, kRows = 5632, kCols = 1024, kT = 128;
+  std::vector<Weights> weights;
+  for (int64_t i = 0; i < kMatrices; ++i)
+    weights.push_back(make_weights(kDtype, kRows, kCols, uint32_t(i + 1)));
+  std::vector<float> x(size_t(kT * kCols)), y(size_t(kT * kRows));
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  for (float& v : x) v = unit(rng);
+  for (auto _ : state) {
+    for (const Weights& w : weights) matmul(x.data(), kT, w.w, y.data(), nullptr);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["flops"] = benchmark::Counter(2.0 * double(kMatrices * kT * kRows * kCols),
+                                               benchmark::Counter::kIsIterationInvariantRate,
+                                               benchmark::Counter::kIs1000);
+}
+
+template <DType kDtype>
+void prefill_stream_args(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"act"});
+  for (Activations a : modes_for(kDtype)) b->Args({int64_t(a)});
+  b->Unit(benchmark::kMillisecond);
+}
+
+BENCHMARK(BM_PrefillStream<DType::BF16>)->Apply(prefill_stream_args<DType::BF16>);
+BENCHMARK(BM_PrefillStream<DType::I8>)->Apply(prefill_stream_args<DType::I8>);
 
 // Fills each vector with values uniform in [-1, 1) from seed.
 void fill_unit(uint32_t seed, std::initializer_list<std::vector<float>*> vectors) {
