@@ -100,21 +100,19 @@ inline void tile(const uint32_t* x, const uint32_t* panel, int64_t pairs, const 
       hi[r] = _mm512_dpbf16_ps(hi[r], xp, w1);
     }
   }
+  // Masked for a last panel of fewer than kCols columns, in an unrolled loop: one that is not puts
+  // lo and hi in memory (matmul_int8x.h's q8_tile).
+  const __mmask16 m0 = cols >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32  ? __mmask16(0xFFFF)
+                       : cols > 16 ? __mmask16((1u << (cols - 16)) - 1)
+                                   : __mmask16(0);
   const __m512 s0 = _mm512_loadu_ps(scale), s1 = _mm512_loadu_ps(scale + 16);
-  if (cols == kCols) {
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      float* yr = y + r * ldy;
-      _mm512_storeu_ps(yr, _mm512_fmadd_ps(lo[r], s0, _mm512_loadu_ps(yr)));
-      _mm512_storeu_ps(yr + 16, _mm512_fmadd_ps(hi[r], s1, _mm512_loadu_ps(yr + 16)));
-    }
-    return;
-  }
-  alignas(64) float tmp[kCols];
   for (int r = 0; r < R; ++r) {
-    _mm512_store_ps(tmp, _mm512_mul_ps(lo[r], s0));
-    _mm512_store_ps(tmp + 16, _mm512_mul_ps(hi[r], s1));
-    for (int64_t j = 0; j < cols; ++j) y[r * ldy + j] += tmp[j];
+    float* yr = y + r * ldy;
+    _mm512_mask_storeu_ps(yr, m0, _mm512_fmadd_ps(lo[r], s0, _mm512_maskz_loadu_ps(m0, yr)));
+    _mm512_mask_storeu_ps(yr + 16, m1,
+                          _mm512_fmadd_ps(hi[r], s1, _mm512_maskz_loadu_ps(m1, yr + 16)));
   }
 }
 
