@@ -56,47 +56,61 @@ inline int64_t x_group_blocks(int64_t k, int64_t groups) {
 
 static_assert(kInt8XBlock % kPackBytes == 0, "an x block is whole chunks");
 
-// Quantises x[k0, k1) (a multiple of 16 columns) as one block: step = max|x| / 127, q =
-// round(x / step), nearest even; emit(k, bytes) takes the 16 q of columns k..k+15 as bytes, sum
-// gets the sum of the q. False, with nothing emitted, when the block holds NaN or infinity, or
-// its largest magnitude is below 2^-100 but not 0 (127 / max would overflow).
+// Quantises x[k0, k1) (a multiple of 16 columns) with the block's inverse step inv (127 / max|x|,
+// 0 when max is 0): q = round(x * inv), nearest even; emit(k, bytes) takes the 16 q of columns
+// k..k+15 as bytes. Returns the sum of the q.
 template <class Emit>
-inline bool quantize_block(const float* x, int64_t k0, int64_t k1, float& step, int32_t& sum,
-                           Emit&& emit) {
-  float largest = 0.0f;
-  if (!simd::finite_largest16(x + k0, k1 - k0, largest)) return false;
-  if (largest != 0.0f && largest < 0x1p-100f) return false;
-  step = largest / 127.0f;
-  const __m512 inv = _mm512_set1_ps(largest == 0.0f ? 0.0f : 127.0f / largest);
+inline int32_t quantize_block(const float* x, int64_t k0, int64_t k1, float inv, Emit&& emit) {
+  const __m512 vinv = _mm512_set1_ps(inv);
   __m512i qsum = _mm512_setzero_si512();
   for (int64_t k = k0; k < k1; k += 16) {
     // |x| * 127 / max rounds to at most 127: in range, no clamp needed.
-    const __m512i v = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), inv),
+    const __m512i v = _mm512_cvt_roundps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + k), vinv),
                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     qsum = _mm512_add_epi32(qsum, v);
     emit(k, _mm512_cvtepi32_epi8(v));
   }
-  sum = _mm512_reduce_add_epi32(qsum);
-  return true;
+  return _mm512_reduce_add_epi32(qsum);
 }
 
-// Quantises row x [K] with `groups` scale groups block by block (quantize_block): step[b] and
-// qsum[b] = sum(q) for every block b of the row, its q through emit. False as quantize_block. The
-// decode and prefill paths' quantisers, which differ in where q goes.
+// Quantises row x [K] with `groups` scale groups in blocks of kInt8XBlock columns from each
+// group's start (the last one shorter): step = max|x| / 127, q = round(x / step), nearest even;
+// step[b] and qsum[b] = sum(q) for every block b, its q through emit (quantize_block). False when
+// a block holds NaN or infinity, or its largest magnitude is below 2^-100 but not 0 (127 / max
+// would overflow): the caller then takes another path. The decode and prefill paths' quantiser,
+// which differ in where q goes.
+//
+// Blocks go 16 at a time: their maxima, then one vector division for their 16 steps and inverses,
+// then their q. Block by block, a scalar division and two reductions in sequence took ~70 cycles
+// per 64 columns.
 template <class Emit>
 bool quantize_row(const float* x, int64_t K, int64_t groups, float* step, int32_t* qsum,
                   Emit&& emit) {
   const int64_t group_len = K / groups, group_blocks = x_group_blocks(K, groups);
-  for (int64_t g = 0; g < groups; ++g)
-    for (int64_t j = 0; j < group_blocks; ++j) {
-      const int64_t k0 = g * group_len + j * kInt8XBlock;
-      const int64_t k1 = std::min(k0 + kInt8XBlock, (g + 1) * group_len);
-      float s = 0.0f;
-      int32_t qs = 0;
-      if (!quantize_block(x, k0, k1, s, qs, emit)) return false;
-      step[g * group_blocks + j] = s;
-      qsum[g * group_blocks + j] = qs;
+  const int64_t blocks = groups * group_blocks;
+  auto first_column = [&](int64_t b) {
+    return (b / group_blocks) * group_len + (b % group_blocks) * kInt8XBlock;
+  };
+  auto end_column = [&](int64_t b) {
+    return std::min(first_column(b) + kInt8XBlock, (b / group_blocks + 1) * group_len);
+  };
+  alignas(64) float largest[16], inv[16];
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t b0 = 0; b0 < blocks; b0 += 16) {
+    const int n = int(std::min<int64_t>(16, blocks - b0));
+    const __mmask16 valid = __mmask16((1u << n) - 1);
+    for (int i = 0; i < n; ++i) {
+      const int64_t k0 = first_column(b0 + i);
+      if (!simd::finite_largest16(x + k0, end_column(b0 + i) - k0, largest[i])) return false;
     }
+    const __m512 m = _mm512_maskz_load_ps(valid, largest);
+    const __mmask16 nonzero = _mm512_mask_cmp_ps_mask(valid, m, zero, _CMP_NEQ_OQ);
+    if (_mm512_mask_cmp_ps_mask(nonzero, m, _mm512_set1_ps(0x1p-100f), _CMP_LT_OQ)) return false;
+    _mm512_mask_storeu_ps(step + b0, valid, _mm512_div_ps(m, _mm512_set1_ps(127.0f)));
+    _mm512_store_ps(inv, _mm512_maskz_div_ps(nonzero, _mm512_set1_ps(127.0f), m));
+    for (int i = 0; i < n; ++i)
+      qsum[b0 + i] = quantize_block(x, first_column(b0 + i), end_column(b0 + i), inv[i], emit);
+  }
   return true;
 }
 
