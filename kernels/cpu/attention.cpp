@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/attention_variants.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 
 namespace moescope::kernels {
 
@@ -45,7 +46,14 @@ void attention(const float* q, const float* k, const float* v, const uint8_t* ke
   // Prefill takes query tokens in blocks, on 16 lanes (on 8, the per-token tiles measured a
   // little faster: tinyA prefill attention 37 against 40 us per token); decode one at a time.
   if (t > 1 && isa >= Isa::Avx512) job.query_block = kAttentionQueryBlock;
-  const AttentionItemsFn items = items_for(isa);
+  AttentionItemsFn items = items_for(isa);
+#if defined(__x86_64__)
+  // Prefill in the Bf16 and Int8 modes multiplies in bf16 pairs where the CPU can (not on the AMX
+  // level, whose modes change nothing: precision.h); decode (one row per key, bound by reading the
+  // cache) stays f32 in every mode.
+  if (job.query_block > 1 && isa == Isa::Avx512 && bf16_activations_effective())
+    items = isa_avx512bf16::attention_items;
+#endif
   const int64_t n_items = attention_item_count(job), s_n = p0 + t;
   if (!pool || hq_n * t * s_n * dh < kMinParallel) {
     items(job, 0, n_items);

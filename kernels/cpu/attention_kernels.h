@@ -487,6 +487,110 @@ void transpose_keys(const float* k, int64_t kv_stride, int64_t dh, int64_t cnt, 
   }
 }
 
+#if defined(__AVX512BF16__)
+// ---- Products in bf16 (the avx512bf16 variant: prefill in the Bf16 and Int8 activations modes) --
+//
+// Steps 1 and 4 multiply bf16 pairs with vdpbf16ps into f32 sums: two products per lane per
+// instruction, half the instructions of the f32 FMAs. Only the factors are rounded (q, k, the
+// softmax's exp(logit - max) weights and v, to nearest even: relative error up to 2^-9 each, as
+// the matmuls' x in these modes); the soft-cap, the softmax and every sum stay f32.
+
+// Lane l: a[l] rounded to bf16 in its low half, b[l] in its high half (vdpbf16ps's pair order).
+inline __m512i bf16_pairs(__m512 a, __m512 b) {
+  const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(a));
+  const __m512i hi = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(b));
+  return _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+}
+
+// x[0, n) rounded to bf16 in place order: pair i = (x[2i], x[2i+1]) is word i of out, which holds
+// (n + 15) / 16 * 8 words (the pad zero).
+inline void round_to_pairs(const float* x, int64_t n, uint32_t* out) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (n - i)) - 1);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i / 2),
+                        (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+// Words per row of round_to_pairs(n).
+inline int64_t pair_words(int64_t n) {
+  return (n + 15) / 16 * 8;
+}
+
+// vp[s2 * Dh + d] = the pair (v_{2 s2}[d], v_{2 s2 + 1}[d]) for the keys [0, n), a key past n or
+// masked in key_valid as zero (its weight is zero in every row, but 0 * NaN is not 0).
+inline void value_pairs(const float* vg, int64_t kv_stride, int64_t dh, int64_t n,
+                        const uint8_t* key_valid, uint32_t* vp) {
+  auto row = [&](int64_t s, int64_t d) {
+    const bool on = s < n && (!key_valid || key_valid[s]);
+    return on ? _mm512_loadu_ps(vg + s * kv_stride + d) : _mm512_setzero_ps();
+  };
+  for (int64_t s = 0; s < n; s += 2)
+    for (int64_t d = 0; d < dh; d += 16)
+      _mm512_storeu_si512(vp + (s / 2) * dh + d, bf16_pairs(row(s, d), row(s + 1, d)));
+}
+
+// Step 4 for nr rows in bf16 pairs: out_r[Dh] = scale_r * sum_s w_r[s] v_s, Dh = 16 C, from the
+// rows' weights as pairs (wp[r], round_to_pairs) and the value pairs (value_pairs) of keys
+// [0, n), R rows at a time; a key pair whose weights are zero in every row is skipped.
+template <int C, int R>
+void weighted_values_pairs(const uint32_t* const* wp, int nr, int64_t n, const uint32_t* vp,
+                           const float* scale, float* const* out) {
+  constexpr int64_t kDh = 16 * C;
+  for (int r0 = 0; r0 < nr; r0 += R) {
+    const int m = std::min(R, nr - r0);
+    const uint32_t* wr[R];
+    for (int r = 0; r < R; ++r) wr[r] = wp[r0 + std::min(r, m - 1)];
+    __m512 acc[R][C];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t s2 = 0; s2 < (n + 1) / 2; ++s2) {
+      uint32_t any = 0;
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) any |= wr[r][s2];
+      if (!any) continue;
+      __m512bh v[C];
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) v[c] = (__m512bh)_mm512_loadu_si512(vp + s2 * kDh + 16 * c);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512bh ws = (__m512bh)_mm512_set1_epi32(int(wr[r][s2]));
+#pragma GCC unroll 16
+        for (int c = 0; c < C; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], ws, v[c]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      if (r >= m) break;
+      const __m512 vscale = _mm512_set1_ps(scale[r0 + r]);
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c)
+        _mm512_storeu_ps(out[r0 + r] + 16 * c, _mm512_mul_ps(acc[r][c], vscale));
+    }
+  }
+}
+
+using ValuesPairsFn = void (*)(const uint32_t* const* wp, int nr, int64_t n, const uint32_t* vp,
+                               const float* scale, float* const* out);
+
+// weighted_values_pairs with about 16 accumulators, for Dh = 16, 32, 64 or 128; null otherwise.
+inline ValuesPairsFn values_pairs_for(int64_t dh) {
+  switch (dh) {
+    case 16:
+      return weighted_values_pairs<1, 8>;
+    case 32:
+      return weighted_values_pairs<2, 8>;
+    case 64:
+      return weighted_values_pairs<4, 4>;
+    case 128:
+      return weighted_values_pairs<8, 2>;
+  }
+  return nullptr;
+}
+#endif
+
 // A block of query tokens [tq0, tq1) (rows: every token's Gq heads): step 1 for all rows at once,
 // key block by key block. Each block of P::kLanes keys is transposed once, kt[d][l] = K[s0+l][d],
 // and every row's logits for it are Dh FMAs of q[d] (broadcast) against kt[d]: the keys lie in
@@ -504,9 +608,32 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
   const float* kg = job.k + g * dh;
   const float* vg = job.v + g * dh;
   float* kt = thread_scratch(ScratchSlot::AttnKeysT, size_t(dh * L));
+#if defined(__AVX512BF16__)
+  // Products in bf16 pairs (above) where step 4 has a register tile for Dh; in one buffer: the
+  // rows' q [rows][qw], a key block [Dh / 2][L], the value rows [(n_max + 1) / 2][Dh] and up to
+  // kBlockRows rows' weights [kBlockRows][ww], all as pair words.
+  const ValuesPairsFn values_pairs = L == 16 ? values_pairs_for(dh) : nullptr;
+  const int64_t qw = pair_words(dh), ww = pair_words(n_max);
+  uint32_t *qp = nullptr, *kp = nullptr, *vp = nullptr, *wp = nullptr;
+  if (values_pairs) {
+    const int64_t words = rows * qw + dh / 2 * L + (n_max + 1) / 2 * dh + kBlockRows * ww;
+    qp = reinterpret_cast<uint32_t*>(thread_scratch(ScratchSlot::AttnPairs, size_t(words)));
+    kp = qp + rows * qw;
+    vp = kp + dh / 2 * L;
+    wp = vp + (n_max + 1) / 2 * dh;
+    for (int64_t r = 0; r < rows; ++r)
+      round_to_pairs(query_row(job, g, tq0, r, scratch).q, dh, qp + r * qw);
+  }
+#endif
   for (int64_t s0 = 0; s0 < n_max; s0 += L) {
     const int64_t cnt = std::min(L, n_max - s0);
     transpose_keys<L>(kg + s0 * kv_stride, kv_stride, dh, cnt, kt);
+#if defined(__AVX512BF16__)
+    if (values_pairs)
+      for (int64_t p = 0; p < dh / 2; ++p)
+        _mm512_storeu_si512(kp + p * L, bf16_pairs(_mm512_loadu_ps(kt + 2 * p * L),
+                                                   _mm512_loadu_ps(kt + (2 * p + 1) * L)));
+#endif
     // Rows whose token sees key s0: tokens from p0 + tq >= s0 on (the later rows of the block).
     const int64_t first = (std::max(tq0, s0 - job.p0) - tq0) * group;
     const int64_t keep = std::min(L, s_n - s0);  // logits that fit in a row of S
@@ -522,11 +649,23 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
       V acc[kBlockRows];
 #pragma GCC unroll 8
       for (int r = 0; r < kBlockRows; ++r) acc[r] = P::zero();
-      for (int64_t d = 0; d < dh; ++d) {
-        const V kv = P::load(kt + d * L);
+#if defined(__AVX512BF16__)
+      if (values_pairs) {
+        const uint32_t* qr[kBlockRows];
+        for (int r = 0; r < kBlockRows; ++r) qr[r] = qp + (r0 + std::min<int64_t>(r, nr - 1)) * qw;
+        for (int64_t p = 0; p < dh / 2; ++p) {
+          const __m512bh kv = (__m512bh)_mm512_loadu_si512(kp + p * L);
 #pragma GCC unroll 8
-        for (int r = 0; r < kBlockRows; ++r) acc[r] = P::fmadd(P::set1(q[r][d]), kv, acc[r]);
-      }
+          for (int r = 0; r < kBlockRows; ++r)
+            acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_set1_epi32(int(qr[r][p])), kv);
+        }
+      } else
+#endif
+        for (int64_t d = 0; d < dh; ++d) {
+          const V kv = P::load(kt + d * L);
+#pragma GCC unroll 8
+          for (int r = 0; r < kBlockRows; ++r) acc[r] = P::fmadd(P::set1(q[r][d]), kv, acc[r]);
+        }
       for (int r = 0; r < nr; ++r) {
         if (keep == L) {
           P::store(w[r] + s0, acc[r]);
@@ -541,6 +680,9 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
   // Steps 2-3 row by row; step 4 for groups of rows at once (weighted_values_rows), over keys
   // [0, n_max) with each row's weights zero past its own keys.
   const ValuesRowsFn values_rows = weighted_values_rows<P>(dh);
+#if defined(__AVX512BF16__)
+  if (values_pairs) value_pairs(vg, kv_stride, dh, n_max, job.key_valid, vp);
+#endif
   QueryRow pending[kBlockRows];  // rows waiting for step 4
   float inv[kBlockRows];
   int n_pending = 0;
@@ -552,7 +694,17 @@ void query_block(const AttentionJob& job, int64_t g, int64_t tq0, int64_t tq1, f
       w[i] = pending[i].w;
       out[i] = pending[i].out;
     }
-    values_rows(w, n_pending, n_max, vg, kv_stride, inv, out);
+#if defined(__AVX512BF16__)
+    if (values_pairs) {
+      const uint32_t* wr[kBlockRows];
+      for (int i = 0; i < n_pending; ++i) {
+        round_to_pairs(w[i], n_max, wp + i * ww);
+        wr[i] = wp + i * ww;
+      }
+      values_pairs(wr, n_pending, n_max, vp, inv, out);
+    } else
+#endif
+      values_rows(w, n_pending, n_max, vg, kv_stride, inv, out);
     for (int i = 0; i < n_pending; ++i) store_probs(job, pending[i].w, pending[i].p + 1, inv[i]);
     n_pending = 0;
   };

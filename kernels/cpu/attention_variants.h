@@ -1,8 +1,8 @@
 // Internal to kernels/cpu: the attention kernels built once per instruction set (isa.h), and
 // what attention.cpp, which shares the work out over threads and chooses among them at run time,
-// hands them. attention_kernels.h holds the kernels; attention_portable.cpp, attention_avx2.cpp
-// and attention_avx512.cpp compile it into their own namespaces (matmul_variants.h says why each
-// variant keeps its names to itself).
+// hands them. attention_kernels.h holds the kernels; attention_portable.cpp, attention_avx2.cpp,
+// attention_avx512.cpp and attention_avx512bf16.cpp compile it into their own namespaces
+// (matmul_variants.h says why each variant keeps its names to itself).
 //
 // Shape legend (attention.h): T query tokens at positions p0 .. p0+T-1, S = p0 + T visible keys,
 // Hq query heads, Hkv KV heads, Dh head dim, Gq = Hq / Hkv query heads per KV head.
@@ -50,6 +50,11 @@ namespace isa_avx2 {
 void attention_items(const AttentionJob& job, int64_t i0, int64_t i1);
 }
 namespace isa_avx512 {
+void attention_items(const AttentionJob& job, int64_t i0, int64_t i1);
+}
+// The avx512 kernels with prefill's products in bf16 pairs (the Bf16 and Int8 activations modes,
+// precision.h), on CPUs with AVX512-BF16.
+namespace isa_avx512bf16 {
 void attention_items(const AttentionJob& job, int64_t i0, int64_t i1);
 }
 #endif

@@ -8,7 +8,10 @@
 //         then carries 8 significant bits (relative error up to 2^-9), within the bf16 tolerance
 //         of the tests (tests/common/tolerance.h), not the f32 one. Decode (memory-bound) and
 //         other weight dtypes keep f32, and so does everything on CPUs without AVX512-BF16, and
-//         the AMX path, which is exact and faster there.
+//         the AMX path, which is exact and faster there. Prefill attention (head dims 16, 32, 64,
+//         128; on the avx512 level) multiplies q.k and the softmax's weights by v in bf16 pairs
+//         the same way, f32 sums and softmax (attention_kernels.h; tinyC's heads ~1.25x); decode
+//         attention stays f32.
 //   Int8  matmuls of I8 weights whose K and scale groups are multiples of 32 columns (packed,
 //         for decode) quantise x to int8 per block of up to kInt8XBlock columns inside the
 //         weights' scale groups (symmetric: step max|x| / 127, round to nearest even) and multiply
@@ -16,8 +19,9 @@
 //         ik_llama.cpp's q8_0 path does: 1.6-1.8x the exact decode where the weights sit in
 //         cache (tinyA), 1.6x the Bf16 mode's prefill (tinyC). Each x then carries up to half a
 //         step, 1/254 of its block's largest magnitude: the int8 tolerance of the tests, not the
-//         bf16 one. Other prefill matmuls of BF16 and I8 weights are the Bf16 mode's; the AMX
-//         path, where present, keeps the prefill (exact). Needs the avx512 level (with VNNI).
+//         bf16 one. Other prefill matmuls of BF16 and I8 weights, and prefill attention, are the
+//         Bf16 mode's; the AMX path, where present, keeps the prefill matmuls (exact). Needs the
+//         avx512 level (with VNNI).
 //
 // Chosen by MOESCOPE_ACTIVATIONS or the commands' --activations; process-wide, as the
 // instruction set is.

@@ -23,6 +23,7 @@ enum class ScratchSlot {
   Int8Panel,   // matmul with int8 activations (prefill): a panel of W as unsigned quads
   AttnLogits,  // attention: a work item's query rows' logits over the keys
   AttnKeysT,   // attention: a block of keys transposed
+  AttnPairs,   // attention with bf16 products: q, a key block, v and weights as bf16 pairs
   Count
 };
 

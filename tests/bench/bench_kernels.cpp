@@ -251,11 +251,13 @@ BENCHMARK(BM_AttentionDecode)
 
 // Attention over a whole prompt (prefill, T = S, from an empty cache) with Grok-1's soft-cap, Hq
 // query heads on Hkv KV heads of head dim Dh (tinyC's shape: 16 on 4, Dh 64; tinyA's: 8 on 2,
-// Dh 32). state.range: T, Hq, Hkv, Dh, threads. Counter flops: the causal products only (q.k and
-// p.v over the keys each token sees).
+// Dh 32). state.range: T, Hq, Hkv, Dh, threads, the Activations mode (bf16 and int8 multiply in
+// bf16 pairs where the CPU has AVX512-BF16). Counter flops: the causal products only (q.k and p.v
+// over the keys each token sees).
 void BM_AttentionPrefill(benchmark::State& state) {
   const int64_t t = state.range(0), hq = state.range(1), hkv = state.range(2), dh = state.range(3);
   ThreadPool pool(int(state.range(4)));
+  ScopedActivations activations(Activations(state.range(5)));
   std::vector<float> q(size_t(t * hq * dh)), k(size_t(t * hkv * dh)), v(k.size()), o(q.size());
   fill_unit(4, {&q, &k, &v});
   const AttentionParams p = softcapped(hq, hkv, dh, 1.0f / std::sqrt(float(dh)));
@@ -269,10 +271,13 @@ void BM_AttentionPrefill(benchmark::State& state) {
                                                benchmark::Counter::kIs1000);
 }
 BENCHMARK(BM_AttentionPrefill)
-    ->ArgNames({"T", "Hq", "Hkv", "Dh", "threads"})
-    ->Args({512, 16, 4, 64, 1})
-    ->Args({512, 8, 2, 32, 1})
-    ->Args({512, 16, 4, 64, 2})
+    ->ArgNames({"T", "Hq", "Hkv", "Dh", "threads", "act"})
+    ->Args({512, 16, 4, 64, 1, 0})
+    ->Args({512, 8, 2, 32, 1, 0})
+    ->Args({512, 16, 4, 64, 2, 0})
+    ->Args({512, 16, 4, 64, 1, 1})
+    ->Args({512, 8, 2, 32, 1, 1})
+    ->Args({512, 16, 4, 64, 2, 1})
     ->UseRealTime();
 
 }  // namespace

@@ -16,6 +16,7 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/precision.h"
 #include "kernels/cpu/reference/reference.h"
 #include "tests/common/tolerance.h"
 #include "tests/kernels/kernel_test_util.h"
@@ -168,6 +169,64 @@ TEST(Attention, MatchesReference) {
   };
   uint32_t seed = 1;
   for (const Case& c : cases) check(c, seed += 10);
+}
+
+// The Bf16 and Int8 activations modes (precision.h) multiply prefill's q.k and w.v in bf16 pairs
+// where the CPU has AVX512-BF16: within the bf16 kernel tolerance of the reference, probabilities
+// included, and visibly not the f32 result for a head dim with pairs (16, 32, 64, 128); a head
+// dim without (33) and decode (T = 1) give the f32 mode's result bit for bit.
+TEST(Attention, PrefillProductsInBf16PairsInTheReducedModes) {
+  if (!cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+  ScopedIsa isa(Isa::Avx512);
+  const Case cases[] = {
+      {16, 4, 64, 40, 0, 30, 0, false, 1},  // tinyC's heads: 3 query blocks
+      {8, 2, 32, 33, 0, 30, 0, true, 3},    // masked keys, ragged key blocks
+      {4, 1, 128, 21, 9, 30, 4, true, 2},   // chunked prefill, temperature
+      {4, 2, 16, 17, 0, 0, 0, false, 1},    // no cap
+      {4, 2, 64, 6, 3, 30, 0, false, 200},  // past the cap (exact in bf16: see make_inputs)
+      {6, 2, 33, 13, 0, 0, 0, false, 1},    // no pairs for Dh = 33: f32
+      {4, 2, 64, 1, 40, 30, 0, true, 1},    // decode: f32
+  };
+  uint32_t seed = 900;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "Dh=" << c.dh << " T=" << c.t << " p0=" << c.p0);
+    const Inputs in = make_inputs(c, seed += 10);
+    const AttentionParams params = params_of(c);
+    const int64_t s = c.p0 + c.t;
+    const uint8_t* valid = in.valid.empty() ? nullptr : in.valid.data();
+    std::vector<float> o_want(in.q.size()), p_want(size_t(c.hq * c.t * s));
+    ref::attention_ref(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params,
+                       o_want.data(), p_want.data());
+    for (int threads : {1, 3}) {
+      ThreadPool pool(threads);
+      std::vector<float> o_f32(in.q.size()), p_f32(p_want.size());
+      attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o_f32.data(),
+                p_f32.data(), &pool);
+      std::vector<float> o(in.q.size()), probs(p_want.size()), o2(in.q.size());
+      {
+        ScopedActivations mode(threads == 1 ? Activations::Bf16 : Activations::Int8);
+        attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o.data(),
+                  probs.data(), &pool);
+        attention(in.q.data(), in.k.data(), in.v.data(), valid, c.t, c.p0, params, o2.data(),
+                  nullptr, &pool);
+      }
+      const bool pairs = c.t > 1 && (c.dh == 16 || c.dh == 32 || c.dh == 64 || c.dh == 128);
+      if (!pairs) {
+        EXPECT_EQ(o, o_f32);
+        EXPECT_EQ(probs, p_f32);
+        continue;
+      }
+      const auto tol = tolerance_for(DType::BF16, Level::Kernel);
+      EXPECT_TRUE(all_close(o.data(), o_want.data(), o.size(), tol, "bf16 attention o"));
+      EXPECT_TRUE(all_close(probs.data(), p_want.data(), probs.size(), tol, "bf16 probs"));
+      EXPECT_TRUE(all_close(o2.data(), o.data(), o.size(), tolerance_for(DType::F32, Level::Kernel),
+                            "bf16 attention o, no probs"));
+      if (c.q_scale < 100)  // the grid of the large-q case is exact in bf16
+        EXPECT_NE(o, o_f32);
+      for (int64_t i = 0; i < int64_t(probs.size()); ++i)
+        if (p_want[size_t(i)] == 0.0f) EXPECT_EQ(probs[size_t(i)], 0.0f) << i;
+    }
+  }
 }
 
 // A null pool runs inline and agrees.
