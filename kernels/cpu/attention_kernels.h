@@ -17,7 +17,9 @@
 //      the row maximum of the raw logits (the transform is increasing); 4. the weighted sum of
 //      value rows, kept in registers.
 // A block of tokens (prefill on AVX-512, query_block): step 1 over key blocks transposed once,
-// keys in the lanes; steps 2-3 per row; step 4 for 8 rows per pass over the value rows.
+// keys in the lanes; steps 2-3 per row; step 4 for 8 rows per pass over the value rows. Built as
+// the avx512bf16 variant (the Bf16 and Int8 activations modes' prefill), steps 1 and 4 multiply
+// bf16 pairs instead (weighted_values_pairs and its helpers).
 #pragma once
 
 #include <algorithm>
